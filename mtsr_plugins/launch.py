@@ -1,0 +1,87 @@
+"""What ``mtsr-train`` / ``mtsr-test`` change around BasicSR's own pipelines.
+
+* ``root_path`` is the current directory, so ``experiments/``, ``results/`` and ``tb_logger/`` are written where the
+  user runs the command (``python -m basicsr.train`` puts them inside site-packages).
+* Resume works without CUDA: BasicSR's ``load_resume_state`` maps the state onto ``torch.cuda.current_device()``.
+* ``--launcher pytorch`` without CUDA uses the gloo backend (BasicSR's ``init_dist`` hard-codes NCCL and
+  ``torch.cuda.set_device``).
+
+The patches replace two module-level functions of ``basicsr.train`` / ``basicsr.utils.options`` that BasicSR's
+pipelines look up at call time; BasicSR's own code is otherwise run unchanged.
+"""
+import os
+from os import path as osp
+
+import torch
+import torch.distributed as dist
+
+import mtsr_plugins  # noqa: F401  (registers the plugin's types)
+
+
+def _map_location(opt):
+    if opt.get('num_gpu', 0) != 0 and torch.cuda.is_available():
+        device_id = torch.cuda.current_device()
+        return lambda storage, loc: storage.cuda(device_id)
+    return 'cpu'
+
+
+def find_resume_state_path(opt):
+    """Path of the training state to resume from, or None. ``--auto_resume`` takes the newest ``<iter>.state``."""
+    if not opt['auto_resume']:
+        return opt['path'].get('resume_state')
+    state_dir = osp.join(opt['root_path'], 'experiments', opt['name'], 'training_states')
+    if not osp.isdir(state_dir):
+        return None
+    iters = [int(name[:-len('.state')]) for name in os.listdir(state_dir)
+             if name.endswith('.state') and name[:-len('.state')].isdigit()]
+    if not iters:
+        return None
+    path = osp.join(state_dir, f'{max(iters)}.state')
+    opt['path']['resume_state'] = path
+    return path
+
+
+def load_resume_state(opt):
+    """Drop-in for ``basicsr.train.load_resume_state`` that also works on CPU."""
+    from basicsr.utils import check_resume
+    path = find_resume_state_path(opt)
+    if path is None:
+        return None
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"path.resume_state: training state '{path}' does not exist")
+    resume_state = torch.load(path, map_location=_map_location(opt), weights_only=True)
+    check_resume(opt, resume_state['iter'])
+    return resume_state
+
+
+def init_dist(launcher, backend=None, **kwargs):
+    """Drop-in for ``basicsr.utils.dist_util.init_dist``: NCCL on GPUs, gloo on CPU."""
+    if launcher != 'pytorch':
+        from basicsr.utils.dist_util import init_dist as basicsr_init_dist
+        return basicsr_init_dist(launcher, backend=backend or 'nccl', **kwargs)
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', os.environ['RANK'])) % torch.cuda.device_count())
+        backend = backend or 'nccl'
+    else:
+        backend = 'gloo'
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend, **kwargs)
+
+
+def patch_basicsr():
+    import basicsr.train
+    import basicsr.utils.options
+    basicsr.train.load_resume_state = load_resume_state
+    basicsr.utils.options.init_dist = init_dist
+
+
+def train_main():
+    patch_basicsr()
+    from basicsr.train import train_pipeline
+    train_pipeline(os.getcwd())
+
+
+def test_main():
+    patch_basicsr()
+    from basicsr.test import test_pipeline
+    test_pipeline(os.getcwd())

@@ -1,0 +1,1 @@
+"""mtsr_plugins.metrics (modules are imported by mtsr_plugins.registration)."""

@@ -1,0 +1,1 @@
+"""mtsr_plugins.utils (modules are imported by mtsr_plugins.registration)."""
