@@ -29,3 +29,27 @@ def run_module(args, cwd, env_extra=None, timeout=600):
 @pytest.fixture
 def run_python_module():
     return run_module
+
+
+def load_options(rel_path):
+    """An option file of this repository as a plain dict (e.g. 'options/train/demo_msrresnet_x4.yml')."""
+    import yaml
+    with open(os.path.join(REPO_ROOT, rel_path)) as f:
+        return yaml.safe_load(f)
+
+
+def write_options(opt, path):
+    """Write an option dict as YAML; returns the path as str."""
+    import yaml
+    with open(path, 'w') as f:
+        yaml.safe_dump(opt, f, sort_keys=False)
+    return str(path)
+
+
+def point_datasets_at(opt, demo_root):
+    """Rewrite every 'datasets/demo' prefix in dataroot_* keys to the given demo root (in place)."""
+    for dataset in opt['datasets'].values():
+        for key, value in list(dataset.items()):
+            if key.startswith('dataroot') and isinstance(value, str):
+                dataset[key] = value.replace('datasets/demo', str(demo_root))
+    return opt
