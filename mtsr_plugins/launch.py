@@ -5,17 +5,21 @@
 * Resume works without CUDA: BasicSR's ``load_resume_state`` maps the state onto ``torch.cuda.current_device()``.
 * ``--launcher pytorch`` without CUDA uses the gloo backend (BasicSR's ``init_dist`` hard-codes NCCL and
   ``torch.cuda.set_device``).
+* The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one ends the
+  command with exit code 2 and one line naming the key, not a traceback.
 
-The patches replace two module-level functions of ``basicsr.train`` / ``basicsr.utils.options`` that BasicSR's
+The patches replace module-level functions of ``basicsr.train`` / ``basicsr.utils.options`` that BasicSR's
 pipelines look up at call time; BasicSR's own code is otherwise run unchanged.
 """
 import os
+import sys
 from os import path as osp
 
 import torch
 import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
+from mtsr_plugins.options_check import OptionError, check_options
 
 
 def _map_location(opt):
@@ -68,20 +72,47 @@ def init_dist(launcher, backend=None, **kwargs):
         dist.init_process_group(backend=backend, **kwargs)
 
 
+def parse_and_check_options(root_path, is_train=True):
+    """BasicSR's ``parse_options`` followed by :func:`check_options`; parse failures become OptionError."""
+    import yaml
+    from basicsr.utils.options import parse_options
+    try:
+        opt, args = parse_options(root_path, is_train=is_train)
+    except FileNotFoundError as err:
+        raise OptionError(f"-opt: option file '{err.filename}' does not exist") from None
+    except yaml.YAMLError as err:
+        raise OptionError(f'-opt: the option file is not valid YAML: {err}') from None
+    except KeyError as err:
+        raise OptionError(f'missing key {err} in the option file') from None
+    opt['auto_resume'] = args.auto_resume
+    check_options(opt, is_train=is_train)
+    return opt, args
+
+
 def patch_basicsr():
+    import basicsr.test
     import basicsr.train
     import basicsr.utils.options
     basicsr.train.load_resume_state = load_resume_state
+    basicsr.train.parse_options = parse_and_check_options
+    basicsr.test.parse_options = parse_and_check_options
     basicsr.utils.options.init_dist = init_dist
 
 
-def train_main():
+def _run(pipeline, command):
     patch_basicsr()
+    try:
+        pipeline(os.getcwd())
+    except OptionError as err:
+        print(f'{command}: error in the option file: {err}', file=sys.stderr)
+        sys.exit(2)
+
+
+def train_main():
     from basicsr.train import train_pipeline
-    train_pipeline(os.getcwd())
+    _run(train_pipeline, 'mtsr-train')
 
 
 def test_main():
-    patch_basicsr()
     from basicsr.test import test_pipeline
-    test_pipeline(os.getcwd())
+    _run(test_pipeline, 'mtsr-test')
