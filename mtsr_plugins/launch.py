@@ -5,6 +5,8 @@
 * Resume works without CUDA: BasicSR's ``load_resume_state`` maps the state onto ``torch.cuda.current_device()``.
 * ``--launcher pytorch`` without CUDA uses the gloo backend (BasicSR's ``init_dist`` hard-codes NCCL and
   ``torch.cuda.set_device``).
+* Checkpoints and training states are written to a temporary file and renamed into place, so a crash mid-write
+  leaves the previous file usable (BasicSR's ``BaseModel`` writes in place).
 * The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one ends the
   command with exit code 2 and one line naming the key, not a traceback.
 
@@ -72,6 +74,28 @@ def init_dist(launcher, backend=None, **kwargs):
         dist.init_process_group(backend=backend, **kwargs)
 
 
+def atomic_torch_save(obj, path, *args, **kwargs):
+    """``torch.save`` to ``path + '.tmp'``, then an atomic rename; the temporary file is removed on failure."""
+    if not isinstance(path, (str, os.PathLike)):
+        return torch.save(obj, path, *args, **kwargs)
+    tmp_path = f'{os.fspath(path)}.tmp'
+    try:
+        torch.save(obj, tmp_path, *args, **kwargs)
+        os.replace(tmp_path, path)
+    finally:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+class _TorchWithAtomicSave:
+    """Stands in for the name ``torch`` inside ``basicsr.models.base_model``: torch itself, but save() is atomic."""
+
+    save = staticmethod(atomic_torch_save)
+
+    def __getattr__(self, name):
+        return getattr(torch, name)
+
+
 def parse_and_check_options(root_path, is_train=True):
     """BasicSR's ``parse_options`` followed by :func:`check_options`; parse failures become OptionError."""
     import yaml
@@ -90,6 +114,7 @@ def parse_and_check_options(root_path, is_train=True):
 
 
 def patch_basicsr():
+    import basicsr.models.base_model
     import basicsr.test
     import basicsr.train
     import basicsr.utils.options
@@ -97,6 +122,7 @@ def patch_basicsr():
     basicsr.train.parse_options = parse_and_check_options
     basicsr.test.parse_options = parse_and_check_options
     basicsr.utils.options.init_dist = init_dist
+    basicsr.models.base_model.torch = _TorchWithAtomicSave()
 
 
 def _run(pipeline, command):
