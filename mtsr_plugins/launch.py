@@ -3,8 +3,8 @@
 * ``root_path`` is the current directory, so ``experiments/``, ``results/`` and ``tb_logger/`` are written where the
   user runs the command (``python -m basicsr.train`` puts them inside site-packages).
 * Resume works without CUDA: BasicSR's ``load_resume_state`` maps the state onto ``torch.cuda.current_device()``.
-* ``--launcher pytorch`` without CUDA uses the gloo backend (BasicSR's ``init_dist`` hard-codes NCCL and
-  ``torch.cuda.set_device``).
+* ``--launcher pytorch`` without CUDA uses the gloo backend and CPU DistributedDataParallel (BasicSR's ``init_dist``
+  hard-codes NCCL and ``torch.cuda.set_device``; its ``model_to_device`` passes a CUDA device id).
 * Checkpoints and training states are written to a temporary file and renamed into place, so a crash mid-write
   leaves the previous file usable (BasicSR's ``BaseModel`` writes in place).
 * The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one ends the
@@ -74,6 +74,18 @@ def init_dist(launcher, backend=None, **kwargs):
         dist.init_process_group(backend=backend, **kwargs)
 
 
+def _model_to_device_cpu_aware(original):
+    def model_to_device(self, net):
+        if self.opt.get('dist') and not torch.cuda.is_available():
+            from torch.nn.parallel import DistributedDataParallel
+            return DistributedDataParallel(
+                net.to(self.device), find_unused_parameters=self.opt.get('find_unused_parameters', False))
+        return original(self, net)
+
+    model_to_device.mtsr_cpu_aware = True
+    return model_to_device
+
+
 def atomic_torch_save(obj, path, *args, **kwargs):
     """``torch.save`` to ``path + '.tmp'``, then an atomic rename; the temporary file is removed on failure."""
     if not isinstance(path, (str, os.PathLike)):
@@ -123,6 +135,9 @@ def patch_basicsr():
     basicsr.test.parse_options = parse_and_check_options
     basicsr.utils.options.init_dist = init_dist
     basicsr.models.base_model.torch = _TorchWithAtomicSave()
+    base = basicsr.models.base_model.BaseModel
+    if not getattr(base.model_to_device, 'mtsr_cpu_aware', False):
+        base.model_to_device = _model_to_device_cpu_aware(base.model_to_device)
 
 
 def _run(pipeline, command):
