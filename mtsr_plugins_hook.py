@@ -8,7 +8,8 @@ That only puts a finder on ``sys.meta_path``: nothing heavy (no torch) is import
 * supplies ``torchvision.transforms.functional_tensor`` (removed in torchvision 0.17, still imported by PyPI's
   ``basicsr==1.4.2``) as an alias of ``torchvision.transforms.functional`` when the real module is missing.
 
-Set ``MTSR_PLUGINS_NO_AUTOLOAD=1`` to switch the start-up hook off entirely.
+Set ``MTSR_PLUGINS_NO_AUTOLOAD=1`` to stop the automatic import of mtsr_plugins (the torchvision alias stays:
+without it PyPI's basicsr 1.4.2 cannot be imported at all).
 This module must stay import-light (no importlib.abc / typing): every Python process of the environment imports it.
 """
 from importlib.machinery import ModuleSpec
@@ -94,5 +95,4 @@ def install(autoload_plugin):
 
 def install_from_pth():
     """Called by the .pth file at start-up."""
-    if os.environ.get(DISABLE_ENV, '').strip().lower() in ('', '0', 'false', 'no'):
-        install(autoload_plugin=True)
+    install(autoload_plugin=os.environ.get(DISABLE_ENV, '').strip().lower() in ('', '0', 'false', 'no'))
