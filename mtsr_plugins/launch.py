@@ -7,6 +7,9 @@
   hard-codes NCCL and ``torch.cuda.set_device``; its ``model_to_device`` passes a CUDA device id).
 * Checkpoints and training states are written to a temporary file and renamed into place, so a crash mid-write
   leaves the previous file usable (BasicSR's ``BaseModel`` writes in place).
+* Training states also hold the random-number-generator states (:mod:`mtsr_plugins.utils.rng_state`), restored on
+  resume, and the resumed epoch skips the batches already trained on (:mod:`mtsr_plugins.utils.resumable_sampler`),
+  so that a resumed run (with ``num_worker_per_gpu: 0``) repeats an uninterrupted one exactly.
 * The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one ends the
   command with exit code 2 and one line naming the key, not a traceback.
 
@@ -22,6 +25,8 @@ import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
 from mtsr_plugins.options_check import OptionError, check_options
+from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
+from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
 
 
 def _map_location(opt):
@@ -54,9 +59,16 @@ def load_resume_state(opt):
     if path is None:
         return None
     if not osp.isfile(path):
-        raise FileNotFoundError(f"path.resume_state: training state '{path}' does not exist")
-    resume_state = torch.load(path, map_location=_map_location(opt), weights_only=True)
+        raise OptionError(f"path.resume_state: training state '{path}' does not exist")
+    try:
+        resume_state = torch.load(path, map_location=_map_location(opt), weights_only=True)
+    except Exception as err:
+        raise OptionError(f"path.resume_state: '{path}' is not a readable training state ({type(err).__name__}: "
+                          f'{str(err).splitlines()[0] if str(err) else err})') from None
+    if not (isinstance(resume_state, dict) and {'iter', 'epoch', 'optimizers'} <= resume_state.keys()):
+        raise OptionError(f"path.resume_state: '{path}' is not a BasicSR training state (no iter/epoch/optimizers)")
     check_resume(opt, resume_state['iter'])
+    plan_resume(resume_state['epoch'], resume_state['iter'], opt['datasets']['train']['batch_size_per_gpu'])
     return resume_state
 
 
@@ -74,6 +86,16 @@ def init_dist(launcher, backend=None, **kwargs):
         dist.init_process_group(backend=backend, **kwargs)
 
 
+def _resume_training_with_rng(original):
+    def resume_training(self, resume_state):
+        original(self, resume_state)
+        if 'rng_states' in resume_state:  # last, after the model's own set-up has drawn its random numbers
+            restore_rng_states(resume_state['rng_states'])
+
+    resume_training.mtsr_patched = True
+    return resume_training
+
+
 def _model_to_device_cpu_aware(original):
     def model_to_device(self, net):
         if self.opt.get('dist') and not torch.cuda.is_available():
@@ -82,7 +104,7 @@ def _model_to_device_cpu_aware(original):
                 net.to(self.device), find_unused_parameters=self.opt.get('find_unused_parameters', False))
         return original(self, net)
 
-    model_to_device.mtsr_cpu_aware = True
+    model_to_device.mtsr_patched = True
     return model_to_device
 
 
@@ -99,10 +121,19 @@ def atomic_torch_save(obj, path, *args, **kwargs):
             os.remove(tmp_path)
 
 
-class _TorchWithAtomicSave:
-    """Stands in for the name ``torch`` inside ``basicsr.models.base_model``: torch itself, but save() is atomic."""
+def _is_training_state(obj):
+    return isinstance(obj, dict) and {'iter', 'optimizers', 'schedulers'} <= obj.keys()
 
-    save = staticmethod(atomic_torch_save)
+
+class _TorchWithAtomicSave:
+    """Stands in for the name ``torch`` inside ``basicsr.models.base_model``: torch itself, but save() is atomic
+    and a training state gets the RNG states added."""
+
+    @staticmethod
+    def save(obj, path, *args, **kwargs):
+        if _is_training_state(obj):
+            obj = dict(obj, rng_states=capture_rng_states())
+        atomic_torch_save(obj, path, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(torch, name)
@@ -132,12 +163,15 @@ def patch_basicsr():
     import basicsr.utils.options
     basicsr.train.load_resume_state = load_resume_state
     basicsr.train.parse_options = parse_and_check_options
+    basicsr.train.EnlargedSampler = ResumableSampler
     basicsr.test.parse_options = parse_and_check_options
     basicsr.utils.options.init_dist = init_dist
     basicsr.models.base_model.torch = _TorchWithAtomicSave()
     base = basicsr.models.base_model.BaseModel
-    if not getattr(base.model_to_device, 'mtsr_cpu_aware', False):
+    if not getattr(base.model_to_device, 'mtsr_patched', False):
         base.model_to_device = _model_to_device_cpu_aware(base.model_to_device)
+    if not getattr(base.resume_training, 'mtsr_patched', False):
+        base.resume_training = _resume_training_with_rng(base.resume_training)
 
 
 def _run(pipeline, command):

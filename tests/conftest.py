@@ -53,3 +53,39 @@ def point_datasets_at(opt, demo_root):
             if key.startswith('dataroot') and isinstance(value, str):
                 dataset[key] = value.replace('datasets/demo', str(demo_root))
     return opt
+
+
+def _train_run(opt, name, total_iter, save_every, tmp_path, run, resume=False):
+    opt = dict(opt, name=name)
+    opt['train'] = dict(opt['train'], total_iter=total_iter)
+    opt['logger'] = dict(opt['logger'], print_freq=1, save_checkpoint_freq=save_every, use_tb_logger=False)
+    opt_path = write_options(opt, tmp_path / f'{name}_{total_iter}.yml')
+    proc = run(['mtsr_plugins.train', '-opt', opt_path] + (['--auto_resume'] if resume else []), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return proc
+
+
+def assert_exact_resume(opt, tmp_path, run, total_iter):
+    """Train ``total_iter`` iterations straight, and total_iter/2 + stop + --auto_resume + the rest; assert that
+    every saved network is bit-identical at the end. ``opt`` is a complete option dict (CPU, a fixed seed)."""
+    import copy
+    import glob
+
+    import torch
+    opt = copy.deepcopy(opt)
+    opt.pop('val', None)
+    opt['datasets'] = {k: v for k, v in opt['datasets'].items() if k == 'train'}
+    opt['datasets']['train']['num_worker_per_gpu'] = 0
+    half = total_iter // 2
+    _train_run(opt, 'straight', total_iter, half, tmp_path, run)
+    _train_run(opt, 'resumed', half, half, tmp_path, run)
+    resumed = _train_run(opt, 'resumed', total_iter, half, tmp_path, run, resume=True)
+    assert f'iter: {half}.' in resumed.stdout  # it did resume
+    straight_nets = sorted(glob.glob(str(tmp_path / 'experiments' / 'straight' / 'models' / f'*_{total_iter}.pth')))
+    assert straight_nets, 'no network saved at the last iteration'
+    for path in straight_nets:
+        other = path.replace('straight', 'resumed')
+        a, b = torch.load(path, weights_only=True), torch.load(other, weights_only=True)
+        for key in a:
+            for name, tensor in a[key].items():
+                assert torch.equal(tensor, b[key][name]), f'{os.path.basename(path)} {key}.{name} differs'

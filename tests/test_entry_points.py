@@ -49,3 +49,10 @@ def test_train_writes_under_cwd_and_resumes_on_cpu(tmp_path, demo_root, run_pyth
     import basicsr
     site_root = os.path.dirname(os.path.dirname(basicsr.__file__))
     assert not os.path.exists(os.path.join(site_root, 'experiments', 'resume_cpu'))
+
+
+def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path, demo_root, run_python_module):
+    from conftest import assert_exact_resume
+    opt = point_datasets_at(load_options('options/train/demo_msrresnet_x4.yml'), demo_root)
+    opt['datasets']['train']['batch_size_per_gpu'] = 4  # 8 iterations per epoch: the stop falls mid-epoch
+    assert_exact_resume(opt, tmp_path, run_python_module, total_iter=10)

@@ -19,7 +19,7 @@ def test_atomic_save_keeps_the_previous_file_when_writing_fails(tmp_path):
 def test_basicsr_models_save_atomically_after_patching():
     import basicsr.models.base_model as base_model
     launch.patch_basicsr()
-    assert base_model.torch.save is launch.atomic_torch_save
+    assert base_model.torch.save is launch._TorchWithAtomicSave.save
     assert base_model.torch.cat is torch.cat  # everything else is torch itself
 
 
