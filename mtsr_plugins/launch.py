@@ -10,6 +10,8 @@
 * Training states also hold the random-number-generator states (:mod:`mtsr_plugins.utils.rng_state`), restored on
   resume, and the resumed epoch skips the batches already trained on (:mod:`mtsr_plugins.utils.resumable_sampler`),
   so that a resumed run (with ``num_worker_per_gpu: 0``) repeats an uninterrupted one exactly.
+* A NaN or infinite loss stops training with the iteration and the loss named, or skips the iteration with
+  ``train.nonfinite_loss: skip`` (:mod:`mtsr_plugins.utils.nonfinite_guard`).
 * The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one ends the
   command with exit code 2 and one line naming the key, not a traceback.
 
@@ -25,6 +27,7 @@ import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
 from mtsr_plugins.options_check import OptionError, check_options
+from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
 from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
 
@@ -156,6 +159,15 @@ def parse_and_check_options(root_path, is_train=True):
     return opt, args
 
 
+def build_guarded_model(opt):
+    """BasicSR's ``build_model`` plus the non-finite loss guard for training runs."""
+    from basicsr.models import build_model
+    model = build_model(opt)
+    if opt.get('is_train'):
+        guard_model(model, (opt.get('train') or {}).get('nonfinite_loss', 'raise'))
+    return model
+
+
 def patch_basicsr():
     import basicsr.models.base_model
     import basicsr.test
@@ -164,6 +176,7 @@ def patch_basicsr():
     basicsr.train.load_resume_state = load_resume_state
     basicsr.train.parse_options = parse_and_check_options
     basicsr.train.EnlargedSampler = ResumableSampler
+    basicsr.train.build_model = build_guarded_model
     basicsr.test.parse_options = parse_and_check_options
     basicsr.utils.options.init_dist = init_dist
     basicsr.models.base_model.torch = _TorchWithAtomicSave()
