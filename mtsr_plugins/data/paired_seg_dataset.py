@@ -1,0 +1,161 @@
+"""HR + LR + segmentation label triplets, with the same crop / flip / rotation on all three.
+
+Files are matched by name stem (``x.png`` in HR, LR and label folders). The label is a single-channel PNG of class
+indices (uint8) at HR size (as COCO-Stuff and the demo mosaic ship them) or already at LR size; by default the model
+gets it at LR size (SRSEG's logits are at LR resolution): an HR-size label is subsampled nearest, taking the pixel at
+offset scale//2 inside each scale x scale cell (the cell centre for odd scales).
+"""
+import csv
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import torch
+from torch.utils import data as data
+
+from basicsr.data.transforms import augment, mod_crop, paired_random_crop
+from basicsr.utils import FileClient, img2tensor, imfrombytes
+from basicsr.utils.matlab_functions import imresize
+from basicsr.utils.registry import DATASET_REGISTRY
+
+IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+
+
+def load_class_map(spec):
+    """Class remapping table -> {source value: target value}.
+
+    spec: a dict (YAML ``class_map: {3: 1, ...}``) or the path of a CSV file with columns ``source`` and ``target``
+    (extra columns are ignored)."""
+    if spec is None:
+        return None
+    if isinstance(spec, dict):
+        return {int(k): int(v) for k, v in spec.items()}
+    if not osp.isfile(spec):
+        raise FileNotFoundError(f'class_map: file {spec!r} does not exist')
+    with open(spec, newline='') as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or 'source' not in rows[0] or 'target' not in rows[0]:
+        raise ValueError(f"class_map: {spec!r} needs CSV columns 'source' and 'target'")
+    return {int(row['source']): int(row['target']) for row in rows}
+
+
+def class_lookup(class_map, unmapped_value):
+    """256-entry uint8 lookup table: lut[source] = target, unmapped sources -> ``unmapped_value``."""
+    lut = np.full(256, unmapped_value, dtype=np.uint8)
+    for source, target in class_map.items():
+        if not (0 <= source < 256 and 0 <= target < 256):
+            raise ValueError(f'class_map: {source} -> {target} is outside the uint8 label range 0..255')
+        lut[source] = target
+    return lut
+
+
+def downscale_label_nearest(label, scale):
+    """(H,W) -> (H//scale, W//scale): the pixel at (scale//2, scale//2) of each cell; no class is invented."""
+    return np.ascontiguousarray(label[scale // 2::scale, scale // 2::scale][:label.shape[0] // scale,
+                                                                            :label.shape[1] // scale])
+
+
+def _stems(folder, key):
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'datasets.*.{key}: folder {folder!r} does not exist')
+    return {osp.splitext(name)[0]: osp.join(folder, name) for name in sorted(os.listdir(folder))
+            if name.lower().endswith(IMG_EXTENSIONS)}
+
+
+@DATASET_REGISTRY.register()
+class PairedImageSegDataset(data.Dataset):
+    """Options (``datasets.<phase>``):
+
+    dataroot_gt (str): HR images. dataroot_label (str): label PNGs. dataroot_lq (str, optional): LR images; without it
+        LR is made on the fly from HR with BasicSR's MATLAB-style bicubic ``imresize``.
+    scale (int): set by BasicSR from the top-level ``scale``.
+    label_scale ('lq' | 'gt'): size of the returned label (default 'lq'). Label files of either size are accepted.
+    class_map (dict | str, optional): remapping table {source: target} or a CSV path; ``unmapped`` (default
+        ``ignore_index``) is given to values not in the table.
+    ignore_index (int): 255.
+    gt_size (int): HR crop size in training (a multiple of scale); use_hflip / use_rot (bool): augmentation.
+    phase: 'train' crops and augments; otherwise whole images (mod-cropped to the scale).
+
+    Returns dict: lq (3,h,w) float [0,1] RGB; gt (3,H,W); label (h,w) or (H,W) int64; lq_path, gt_path, label_path.
+    """
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        self.scale = int(opt['scale'])
+        self.file_client = None
+        self.io_backend_opt = opt.get('io_backend', {'type': 'disk'})
+        self.label_scale = opt.get('label_scale', 'lq')
+        if self.label_scale not in ('lq', 'gt'):
+            raise ValueError(f"datasets.{opt.get('name')}.label_scale must be 'lq' or 'gt', got {self.label_scale!r}")
+        self.ignore_index = int(opt.get('ignore_index', 255))
+        class_map = load_class_map(opt.get('class_map'))
+        self.lut = None if class_map is None else class_lookup(class_map, int(opt.get('unmapped', self.ignore_index)))
+
+        gts = _stems(opt['dataroot_gt'], 'dataroot_gt')
+        labels = _stems(opt['dataroot_label'], 'dataroot_label')
+        lqs = _stems(opt['dataroot_lq'], 'dataroot_lq') if opt.get('dataroot_lq') else None
+        missing = [s for s in gts if s not in labels or (lqs is not None and s not in lqs)]
+        if missing:
+            raise FileNotFoundError(f'{len(missing)} HR images have no label (or LR) file of the same name, e.g. '
+                                    f'{missing[:3]} (dataroot_label={opt["dataroot_label"]!r})')
+        if not gts:
+            raise FileNotFoundError(f"datasets: no images in dataroot_gt {opt['dataroot_gt']!r}")
+        self.samples = [(gts[s], None if lqs is None else lqs[s], labels[s]) for s in gts]
+
+    def __len__(self):
+        return len(self.samples)
+
+    def _read(self, path, flag):
+        if self.file_client is None:
+            self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
+        if flag == 'label':
+            label = cv2.imdecode(np.frombuffer(self.file_client.get(path, 'label'), np.uint8), cv2.IMREAD_UNCHANGED)
+            if label is None or label.ndim != 2:
+                raise ValueError(f'label {path!r} must be a single-channel image of class indices')
+            return label
+        return imfrombytes(self.file_client.get(path, flag), float32=True)  # HWC BGR [0,1]
+
+    def __getitem__(self, index):
+        gt_path, lq_path, label_path = self.samples[index]
+        s = self.scale
+        img_gt = mod_crop(self._read(gt_path, 'gt'), s)
+        h, w = img_gt.shape[:2]
+        if lq_path is None:
+            img_lq = imresize(img_gt, 1 / s).astype(np.float32)  # MATLAB bicubic, antialiased
+        else:
+            img_lq = self._read(lq_path, 'lq')
+        if img_lq.shape[:2] != (h // s, w // s):
+            raise ValueError(f'LR {lq_path} is {img_lq.shape[:2]}, expected {(h // s, w // s)} for HR {gt_path}')
+
+        label = self._read(label_path, 'label')
+        if self.lut is not None:
+            label = self.lut[label]
+        if label.shape[:2] == (h // s, w // s) and s > 1:
+            label_lq, label_gt = label, None
+        else:
+            label = mod_crop(label, s)
+            if label.shape != (h, w):
+                raise ValueError(f'label {label_path} is {label.shape}, expected HR {(h, w)} or LR {(h // s, w // s)}')
+            label_lq, label_gt = downscale_label_nearest(label, s), label
+        if self.label_scale == 'gt' and label_gt is None:
+            raise ValueError(f"label_scale 'gt' needs HR-size labels, {label_path} is at LR size")
+        label = (label_lq if self.label_scale == 'lq' else label_gt)[..., None]  # HxWx1 for crop / augment
+
+        if self.opt['phase'] == 'train':
+            gt_size = self.opt['gt_size']
+            if gt_size % s:
+                raise ValueError(f'datasets.train.gt_size ({gt_size}) must be a multiple of scale ({s})')
+            if self.label_scale == 'lq':
+                img_gt, (img_lq, label) = paired_random_crop(img_gt, [img_lq, label], gt_size, s, gt_path)
+            else:
+                (img_gt, label), img_lq = paired_random_crop([img_gt, label], img_lq, gt_size, s, gt_path)
+            # contiguous copies: augment flips in place
+            img_gt, img_lq, label = augment([np.ascontiguousarray(x) for x in (img_gt, img_lq, label)],
+                                            self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
+
+        img_gt, img_lq = img2tensor([img_gt, img_lq], bgr2rgb=True, float32=True)
+        label = torch.from_numpy(np.ascontiguousarray(label.reshape(label.shape[:2])).astype(np.int64))
+        return {'lq': img_lq, 'gt': img_gt, 'label': label, 'lq_path': lq_path or gt_path, 'gt_path': gt_path,
+                'label_path': label_path}
