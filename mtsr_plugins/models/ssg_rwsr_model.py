@@ -1,0 +1,235 @@
+"""SSG-RWSR (Aakerberg et al.): real-world SR guided by a semantic segmentation network, with domain adaptation.
+
+Training alternates, by iteration number (BasicSR counts from 1), over ``train.phases`` (default [real, synthetic];
+optionally after ``train.synthetic_warmup_iter`` synthetic-only iterations, default 0):
+* 'real' (odd iterations): real LR + labels, no GT. L = lambda_ce CE(SS(SR(lq_real)), label); updates SR and, when
+  ``train.update_seg`` (default true), SS.
+* 'synthetic' (even iterations): a domain-adapted LR/HR pair. L = 0.01 L1 + 0.1 LPIPS (``pixel_opt``,
+  ``perceptual_opt``); updates SR only (SS is not run).
+The phase is a function of ``current_iter`` only, so a resumed run continues the alternation where it stopped; both
+optimizers (and schedulers) live in ``self.optimizers`` and so in BasicSR's ``.state``.
+
+The train dataset must give both kinds of data in every batch (see ``SSGRWSRTrainDataset``): ``lq_real`` + ``label``
+and ``lq`` + ``gt``. At inference only SR runs (``test``). Validation reports, per data set, the image metrics of
+``val.metrics`` (PSNR, SSIM, LPIPS, ...) when it has ``gt``, and mIoU / pixel accuracy of SS(SR(lq)) (summed
+confusion matrix) when it has ``label`` and ``network_s`` is configured; it saves the SR image and a segmentation
+overlay.
+"""
+from collections import OrderedDict
+from os import path as osp
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from basicsr.archs import build_network
+from basicsr.metrics import calculate_metric
+from basicsr.models.sr_model import SRModel
+from basicsr.utils import get_root_logger, imwrite, tensor2img
+from basicsr.utils.registry import MODEL_REGISTRY
+
+from mtsr_plugins.metrics.segmentation_metric import confusion_matrix, miou_from_confusion
+from mtsr_plugins.utils.seg_vis import default_palette, overlay
+
+PHASES = ('real', 'synthetic')
+SEG_METRICS = {'calculate_miou': 'miou', 'calculate_pixel_accuracy': 'pixel_accuracy'}
+
+
+def phase_of(current_iter, phases=PHASES, synthetic_warmup_iter=0):
+    """The phase of a (1-based) iteration: phases[(current_iter - 1) % len(phases)] (odd -> real by default).
+
+    Iterations <= ``synthetic_warmup_iter`` are all 'synthetic' (a stand-in for the paper's pretrained SR network
+    when training from scratch); the alternation then goes on by the iteration number itself."""
+    if int(current_iter) <= synthetic_warmup_iter:
+        return 'synthetic'
+    return phases[(int(current_iter) - 1) % len(phases)]
+
+
+@MODEL_REGISTRY.register()
+class SSGRWSRModel(SRModel):
+    """SR network ``network_g`` (RRDBNet) guided by segmentation network ``network_s`` (HRNetSegNet)."""
+
+    def __init__(self, opt):
+        super().__init__(opt)  # builds net_g; in training, init_training_settings builds net_s
+        if not hasattr(self, 'net_s') and opt.get('network_s'):
+            self._build_net_s()  # test / inference: SS only for the mIoU of labelled validation data
+
+    def _build_net_s(self):
+        self.net_s = self.model_to_device(build_network(self.opt['network_s']))
+        self.print_network(self.net_s)
+        load_path = self.opt['path'].get('pretrain_network_s')
+        if load_path is not None:
+            self.load_network(self.net_s, load_path, self.opt['path'].get('strict_load_s', True),
+                              self.opt['path'].get('param_key_s', 'params'))
+
+    # ------------------------------------------------------------------ training set-up
+    def init_training_settings(self):
+        if not self.opt.get('network_s'):
+            raise KeyError('SSGRWSRModel needs a segmentation network: option network_s (e.g. type HRNetSegNet)')
+        train_opt = self.opt['train']
+        self.phases = tuple(train_opt.get('phases', PHASES))
+        if not self.phases or any(p not in PHASES for p in self.phases):
+            raise ValueError(f'train.phases must be a non-empty list of {PHASES}, got {list(self.phases)}')
+        self.synthetic_warmup_iter = int(train_opt.get('synthetic_warmup_iter', 0))
+        self.update_seg = bool(train_opt.get('update_seg', True))
+        ce_opt = train_opt.get('ce_opt', {})
+        self.ce_weight = float(ce_opt.get('loss_weight', 0.01))
+        self.ignore_index = int(ce_opt.get('ignore_index', 255))
+        self._build_net_s()
+        if self.update_seg:
+            self.net_s.train()
+        else:  # frozen segmenter: fixed BN statistics, no gradients for its weights
+            self.net_s.eval()
+            self.net_s.requires_grad_(False)
+        self._last_logs = {}
+        super().init_training_settings()  # EMA, pixel_opt, perceptual_opt, optimizers, schedulers
+
+    def setup_optimizers(self):
+        super().setup_optimizers()  # optimizer_g from train.optim_g
+        if self.update_seg:
+            optim_opt = dict(self.opt['train'].get('optim_s') or {'type': 'Adam', 'lr': 1e-4})
+            optim_type = optim_opt.pop('type')
+            params = [p for p in self.net_s.parameters() if p.requires_grad]
+            self.optimizer_s = self.get_optimizer(optim_type, params, **optim_opt)
+            self.optimizers.append(self.optimizer_s)
+
+    # ------------------------------------------------------------------ data and steps
+    def feed_data(self, data):
+        for name in ('lq', 'gt', 'lq_real', 'label'):
+            if hasattr(self, name):
+                delattr(self, name)  # no stale tensors from an earlier batch
+            if name in data:
+                setattr(self, name, data[name].to(self.device))
+
+    def optimize_parameters(self, current_iter):
+        phase = phase_of(current_iter, self.phases, self.synthetic_warmup_iter)
+        if phase == 'real':
+            logs = self._step_real()
+        else:
+            logs = self._step_synthetic()
+        self._last_logs.update(self.reduce_loss_dict(logs))
+        self.log_dict = OrderedDict(self._last_logs)  # the latest value of every loss, whichever phase ran last
+        self.last_phase = phase
+
+    def _require(self, phase, *names):
+        missing = [n for n in names if not hasattr(self, n)]
+        if missing:
+            raise KeyError(f"SSGRWSRModel: a '{phase}' step needs batch keys {list(names)}, missing {missing}; use "
+                           'datasets.train.type SSGRWSRTrainDataset (real + synthetic parts)')
+
+    def _step_real(self):
+        """CE(SS(SR(lq_real)), label) x lambda_ce -> SR (and SS)."""
+        self._require('real', 'lq_real', 'label')
+        self.optimizer_g.zero_grad()
+        if self.update_seg:
+            self.optimizer_s.zero_grad()
+        self.output = self.net_g(self.lq_real)
+        logits = self.net_s(self.output)
+        if logits.shape[-2:] != self.label.shape[-2:]:
+            raise ValueError(f'SR output {tuple(self.output.shape[-2:])} and label {tuple(self.label.shape[-2:])} '
+                             'differ in size: labels must be at HR size (LR size x scale)')
+        l_ce = self.ce_weight * F.cross_entropy(logits, self.label.long(), ignore_index=self.ignore_index)
+        l_ce.backward()
+        self.optimizer_g.step()
+        if self.update_seg:
+            self.optimizer_s.step()
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)
+        return OrderedDict(l_ce=l_ce)
+
+    def _step_synthetic(self):
+        """lambda_pix L1 + lambda_lpips LPIPS on a domain-adapted pair -> SR only."""
+        self._require('synthetic', 'lq', 'gt')
+        self.optimizer_g.zero_grad()
+        self.output = self.net_g(self.lq)
+        logs = OrderedDict()
+        l_total = 0
+        if self.cri_pix:
+            logs['l_pix'] = self.cri_pix(self.output, self.gt)
+            l_total = l_total + logs['l_pix']
+        if self.cri_perceptual:
+            l_percep = self.cri_perceptual(self.output, self.gt)
+            if isinstance(l_percep, tuple):  # BasicSR's PerceptualLoss gives (perceptual, style)
+                l_percep = sum(x for x in l_percep if x is not None)
+            logs['l_percep'] = l_percep
+            l_total = l_total + l_percep
+        l_total.backward()
+        self.optimizer_g.step()
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)
+        return logs
+
+    def save(self, epoch, current_iter):
+        self.save_network(self.net_s, 'net_s', current_iter)  # before the .state file that resume looks for
+        super().save(epoch, current_iter)
+
+    # ------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def segment(self, sr):
+        """Class map (B, H, W) int64 of SS on an SR batch (B, 3, H, W); SS in eval mode for the call."""
+        was_training = self.net_s.training
+        self.net_s.eval()
+        pred = self.net_s(sr).argmax(1)
+        self.net_s.train(was_training)
+        return pred
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        dataset_name = dataloader.dataset.opt['name']
+        metrics_opt = self.opt['val'].get('metrics') or {}
+        image_metrics = {k: v for k, v in metrics_opt.items() if v['type'] not in SEG_METRICS}
+        seg_metrics = {k: v for k, v in metrics_opt.items() if v['type'] in SEG_METRICS}
+        if metrics_opt:
+            self._initialize_best_metric_results(dataset_name)
+        sums = {k: 0.0 for k in image_metrics}
+        num_gt = 0
+        conf = None
+        use_seg = hasattr(self, 'net_s')
+        palette = None
+        for val_data in dataloader:
+            img_name = osp.splitext(osp.basename(val_data['lq_path'][0]))[0]
+            self.feed_data(val_data)
+            self.test()  # SR only
+            sr_img = tensor2img([self.output.detach().cpu()])
+            if hasattr(self, 'gt') and image_metrics:
+                gt_img = tensor2img([self.gt.detach().cpu()])
+                for name, opt_ in image_metrics.items():
+                    sums[name] += calculate_metric({'img': sr_img, 'img2': gt_img}, opt_)
+                num_gt += 1
+            pred = None
+            if hasattr(self, 'label') and use_seg:
+                pred = self.segment(self.output)[0].cpu().numpy()
+                label = self.label[0].cpu().numpy()
+                num_classes = self.get_bare_model(self.net_s).num_classes
+                c = confusion_matrix(pred, label, num_classes, self.opt['val'].get('ignore_index', 255))
+                conf = c if conf is None else conf + c
+            if save_img:
+                if self.opt['is_train']:
+                    base = osp.join(self.opt['path']['visualization'], img_name, f'{img_name}_{current_iter}')
+                else:
+                    suffix = self.opt['val'].get('suffix') or self.opt['name']
+                    base = osp.join(self.opt['path']['visualization'], dataset_name, f'{img_name}_{suffix}')
+                imwrite(sr_img, f'{base}.png')
+                if pred is not None:
+                    if palette is None:
+                        palette = np.asarray(self.opt['val'].get('palette') or default_palette(conf.shape[0]))
+                    vis = overlay(sr_img[..., ::-1], pred, palette)  # overlay works in RGB
+                    imwrite(vis[..., ::-1], f'{base}_seg.png')
+            for name in ('lq', 'gt', 'label', 'output'):
+                if hasattr(self, name):
+                    delattr(self, name)
+
+        results = {}
+        if num_gt:
+            results.update({k: v / num_gt for k, v in sums.items()})
+        if conf is not None:
+            for name, opt_ in seg_metrics.items():
+                if opt_['type'] == 'calculate_miou':
+                    results[name] = miou_from_confusion(conf)
+                else:
+                    results[name] = float(np.diag(conf).sum() / max(conf.sum(), 1))
+        elif seg_metrics and not use_seg:
+            get_root_logger().warning(f'{dataset_name}: no network_s configured, segmentation metrics skipped')
+        self.metric_results = results
+        for name, value in results.items():
+            self._update_best_metric_result(dataset_name, name, value, current_iter)
+        if results:
+            self._log_validation_metric_values(current_iter, dataset_name, tb_logger)
