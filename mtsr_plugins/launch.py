@@ -12,6 +12,8 @@
   so that a resumed run (with ``num_worker_per_gpu: 0``) repeats an uninterrupted one exactly.
 * A NaN or infinite loss stops training with the iteration and the loss named, or skips the iteration with
   ``train.nonfinite_loss: skip`` (:mod:`mtsr_plugins.utils.nonfinite_guard`).
+* Weight files are checked before BasicSR loads them (:mod:`mtsr_plugins.checkpoint_check`): a missing, unsafe,
+  truncated or foreign file is named in one line.
 * The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one ends the
   command with exit code 2 and one line naming the key, not a traceback.
 
@@ -26,17 +28,11 @@ import torch
 import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
+from mtsr_plugins.checkpoint_check import check_checkpoint, load_safely
 from mtsr_plugins.options_check import OptionError, check_options
 from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
 from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
-
-
-def _map_location(opt):
-    if opt.get('num_gpu', 0) != 0 and torch.cuda.is_available():
-        device_id = torch.cuda.current_device()
-        return lambda storage, loc: storage.cuda(device_id)
-    return 'cpu'
 
 
 def find_resume_state_path(opt):
@@ -63,11 +59,8 @@ def load_resume_state(opt):
         return None
     if not osp.isfile(path):
         raise OptionError(f"path.resume_state: training state '{path}' does not exist")
-    try:
-        resume_state = torch.load(path, map_location=_map_location(opt), weights_only=True)
-    except Exception as err:
-        raise OptionError(f"path.resume_state: '{path}' is not a readable training state ({type(err).__name__}: "
-                          f'{str(err).splitlines()[0] if str(err) else err})') from None
+    # On CPU; optimizers move their state onto their parameters' device when they load it.
+    resume_state = load_safely(path)
     if not (isinstance(resume_state, dict) and {'iter', 'epoch', 'optimizers'} <= resume_state.keys()):
         raise OptionError(f"path.resume_state: '{path}' is not a BasicSR training state (no iter/epoch/optimizers)")
     check_resume(opt, resume_state['iter'])
@@ -97,6 +90,15 @@ def _resume_training_with_rng(original):
 
     resume_training.mtsr_patched = True
     return resume_training
+
+
+def _load_network_checked(original):
+    def load_network(self, net, load_path, strict=True, param_key='params'):
+        check_checkpoint(self.get_bare_model(net), load_path, strict, param_key)
+        return original(self, net, load_path, strict, param_key)
+
+    load_network.mtsr_patched = True
+    return load_network
 
 
 def _model_to_device_cpu_aware(original):
@@ -185,6 +187,8 @@ def patch_basicsr():
         base.model_to_device = _model_to_device_cpu_aware(base.model_to_device)
     if not getattr(base.resume_training, 'mtsr_patched', False):
         base.resume_training = _resume_training_with_rng(base.resume_training)
+    if not getattr(base.load_network, 'mtsr_patched', False):
+        base.load_network = _load_network_checked(base.load_network)
 
 
 def _run(pipeline, command):
