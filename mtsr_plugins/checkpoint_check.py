@@ -37,7 +37,8 @@ def load_safely(path):
 def check_checkpoint(net, path, strict=True, param_key='params'):
     """Raise CheckpointError unless ``path`` holds weights that BasicSR's load_network can put into ``net``
     (a bare nn.Module). Mirrors load_network's rules: 'params' stands in for a missing 'params_ema', a 'module.'
-    prefix is ignored, and with strict=False only the shapes of shared keys must agree."""
+    prefix is ignored, and with strict=False nothing more is required (BasicSR then skips keys whose shapes
+    differ, with a warning in its log)."""
     ckpt = load_safely(path)
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"'{path}' holds a {type(ckpt).__name__}, not a dict of weights")
@@ -62,6 +63,6 @@ def check_checkpoint(net, path, strict=True, param_key='params'):
                 'strict_load_*: false loads the keys both have)')
     wrong_shapes = [f'{k}: file {tuple(theirs[k].shape)} vs network {tuple(v.shape)}' for k, v in own.items()
                     if k in theirs and torch.is_tensor(theirs[k]) and theirs[k].shape != v.shape]
-    if wrong_shapes:
+    if strict and wrong_shapes:
         raise CheckpointError(f"'{path}' does not fit {name}: {len(wrong_shapes)} shapes differ, e.g. "
                               f'{"; ".join(wrong_shapes[:3])}')

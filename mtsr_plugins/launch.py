@@ -14,8 +14,9 @@
   ``train.nonfinite_loss: skip`` (:mod:`mtsr_plugins.utils.nonfinite_guard`).
 * Weight files are checked before BasicSR loads them (:mod:`mtsr_plugins.checkpoint_check`): a missing, unsafe,
   truncated or foreign file is named in one line.
-* The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one ends the
-  command with exit code 2 and one line naming the key, not a traceback.
+* The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one (or bad data
+  found by a dataset's checks) ends the command with exit code 2 and one line naming the key or file, not a traceback.
+* Under DDP, validation runs the unwrapped networks (it runs on rank 0 alone).
 
 The patches replace module-level functions of ``basicsr.train`` / ``basicsr.utils.options`` that BasicSR's
 pipelines look up at call time; BasicSR's own code is otherwise run unchanged.
@@ -99,6 +100,26 @@ def _load_network_checked(original):
 
     load_network.mtsr_patched = True
     return load_network
+
+
+def _validation_on_bare_networks(original):
+    """BasicSR validates on rank 0 alone; a forward through a DDP wrapper there waits for the other ranks (buffer
+    broadcast of BatchNorm statistics) and hangs or fails. Validation runs the unwrapped networks instead."""
+    def validation(self, *args, **kwargs):
+        if not self.opt.get('dist'):
+            return original(self, *args, **kwargs)
+        wrapped = {name: net for name, net in vars(self).items()
+                   if name.startswith('net_') and hasattr(net, 'module') and isinstance(net, torch.nn.Module)}
+        for name, net in wrapped.items():
+            setattr(self, name, net.module)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            for name, net in wrapped.items():
+                setattr(self, name, net)
+
+    validation.mtsr_patched = True
+    return validation
 
 
 def _model_to_device_cpu_aware(original):
@@ -187,6 +208,8 @@ def patch_basicsr():
         base.model_to_device = _model_to_device_cpu_aware(base.model_to_device)
     if not getattr(base.resume_training, 'mtsr_patched', False):
         base.resume_training = _resume_training_with_rng(base.resume_training)
+    if not getattr(base.validation, 'mtsr_patched', False):
+        base.validation = _validation_on_bare_networks(base.validation)
     if not getattr(base.load_network, 'mtsr_patched', False):
         base.load_network = _load_network_checked(base.load_network)
 
@@ -196,7 +219,7 @@ def _run(pipeline, command):
     try:
         pipeline(os.getcwd())
     except OptionError as err:
-        print(f'{command}: error in the option file: {err}', file=sys.stderr)
+        print(f'{command}: error in the options or data: {err}', file=sys.stderr)
         sys.exit(2)
 
 

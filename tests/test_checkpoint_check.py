@@ -42,9 +42,10 @@ def test_bad_checkpoints_are_named(tmp_path, content, message):
     assert str(path) in str(info.value)
 
 
-def test_non_strict_loading_only_needs_matching_shapes(tmp_path):
+def test_non_strict_loading_accepts_what_basicsr_would_skip(tmp_path):
     net = _net()
     partial = {k: v for k, v in net.state_dict().items() if k.startswith('0.')}
+    partial['0.bias'] = torch.zeros(7)  # another shape: BasicSR skips it when strict_load is false
     torch.save({'params': partial}, tmp_path / 'part.pth')
     check_checkpoint(net, str(tmp_path / 'part.pth'), strict=False)
     with pytest.raises(CheckpointError, match='missing keys'):

@@ -19,9 +19,17 @@ def torchrun_train(opt_path, cwd, nproc=2, timeout=600):
                           timeout=timeout)
 
 
-def test_two_process_cpu_training(tmp_path, demo_root):
+# MSRResNet has no BatchNorm; SRSEGNet without its head is a BatchNorm generator, whose rank-0 validation through a
+# DDP wrapper would wait for the other rank (the launcher validates on the unwrapped network).
+BATCHNORM_GENERATOR = {'type': 'SRSEGNet', 'num_feat': 16, 'num_block': 2, 'upscale': 4, 'with_seg_head': False}
+
+
+@pytest.mark.parametrize('network_g', [None, BATCHNORM_GENERATOR], ids=['MSRResNet', 'batchnorm'])
+def test_two_process_cpu_training(tmp_path, demo_root, network_g):
     opt = point_datasets_at(load_options('options/train/demo_msrresnet_x4.yml'), demo_root)
     opt['name'] = 'ddp_cpu'
+    if network_g:
+        opt['network_g'] = dict(network_g)
     opt['train']['total_iter'] = 4
     opt['datasets']['train']['batch_size_per_gpu'] = 4
     opt['logger'].update(print_freq=2, save_checkpoint_freq=4, use_tb_logger=False)

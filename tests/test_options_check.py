@@ -47,7 +47,7 @@ def test_train_command_reports_a_bad_key_in_one_line(demo_opt, tmp_path, run_pyt
     demo_opt.pop('auto_resume')
     proc = run_python_module(['mtsr_plugins.train', '-opt', write_options(demo_opt, tmp_path / 'x.yml')], cwd=tmp_path)
     assert proc.returncode == 2
-    assert "mtsr-train: error in the option file: network_g.type: no arch named 'MSRResnet'" in proc.stdout
+    assert "mtsr-train: error in the options or data: network_g.type: no arch named 'MSRResnet'" in proc.stdout
     assert 'Traceback' not in proc.stdout
     missing = run_python_module(['mtsr_plugins.train', '-opt', str(tmp_path / 'nope.yml')], cwd=tmp_path)
     assert missing.returncode == 2 and "option file '" in missing.stdout and 'nope.yml' in missing.stdout
