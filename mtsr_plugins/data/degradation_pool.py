@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from mtsr_plugins.options_check import OptionError
+
 # ---------------------------------------------------------------- kernels
 
 
@@ -50,9 +52,17 @@ def load_kernel_file(path):
         kernel = np.load(path).astype(np.float64)
     else:
         raise ValueError(f"kernel file '{path}': expected .mat or .npy")
-    if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.sum() <= 0:
-        raise ValueError(f"kernel file '{path}': expected a square 2-D kernel with positive sum, got shape "
-                         f'{kernel.shape}, sum {kernel.sum():.3g}')
+    return check_kernel(kernel, f"kernel file '{path}'")
+
+
+def check_kernel(kernel, where):
+    """A kernel normalised to sum 1; OptionError naming ``where`` when it is not a square, finite, 2-D array with a
+    positive sum (an all-zero or NaN kernel would make every LR image black or NaN)."""
+    kernel = np.asarray(kernel, np.float64)
+    if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] < 1:
+        raise OptionError(f'{where}: expected a square 2-D kernel, got shape {kernel.shape}')
+    if not np.isfinite(kernel).all() or kernel.sum() <= 0:
+        raise OptionError(f'{where}: expected finite values with a positive sum, got sum {kernel.sum():.3g}')
     return (kernel / kernel.sum()).astype(np.float32)
 
 
@@ -66,12 +76,19 @@ def load_kernel_pool(path):
         return [load_kernel_file(f) for f in files]
     if not os.path.isfile(path):
         raise FileNotFoundError(f"kernel pool '{path}' does not exist (make one with scripts/make_kernel_pool.py)")
-    pool = np.load(path)
+    pool = _load_npy(path, 'kernel pool')
     if pool.ndim == 2:
         pool = pool[None]
-    if pool.ndim != 3 or pool.shape[1] != pool.shape[2]:
-        raise ValueError(f"kernel pool '{path}': expected shape (N, k, k), got {pool.shape}")
-    return [(k / k.sum()).astype(np.float32) for k in pool]
+    if pool.ndim != 3 or pool.shape[1] != pool.shape[2] or len(pool) == 0:
+        raise OptionError(f"kernel pool '{path}': expected a non-empty (N, k, k) array, got shape {pool.shape}")
+    return [check_kernel(k, f"kernel pool '{path}', kernel {i}") for i, k in enumerate(pool)]
+
+
+def _load_npy(path, what):
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise OptionError(f"{what} '{path}' is not a readable .npy array ({err})") from None
 
 
 # ---------------------------------------------------------------- noise
@@ -81,9 +98,12 @@ def load_noise_pool(path):
     """(N, h, w, C) float32 noise patches (extract_noise_patches.py)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"noise pool '{path}' does not exist (make one with scripts/extract_noise_patches.py)")
-    pool = np.load(path).astype(np.float32)
-    if pool.ndim != 4 or len(pool) == 0:
-        raise ValueError(f"noise pool '{path}': expected a non-empty (N, h, w, C) array, got shape {pool.shape}")
+    pool = _load_npy(path, 'noise pool').astype(np.float32)
+    if pool.ndim != 4 or 0 in pool.shape or pool.shape[-1] not in (1, 3):
+        raise OptionError(f"noise pool '{path}': expected a non-empty (N, h, w, C) array with C 1 or 3, got shape "
+                          f'{pool.shape}')
+    if not np.isfinite(pool).all():
+        raise OptionError(f"noise pool '{path}': holds NaN or infinite values")
     return pool
 
 

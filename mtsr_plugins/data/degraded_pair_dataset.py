@@ -1,17 +1,21 @@
 """Domain-adapted LR/HR pairs: a clean HR image degraded by a random pool kernel, downsampling and a pool noise patch.
 
 LR = (HR * k_i)↓s + n_j (paper eqs. 5-6), made on the fly so that every epoch sees new kernel / noise draws.
+Training draws come from a generator seeded from numpy's global random state, which BasicSR seeds (``manual_seed``)
+and the launcher saves in training states: runs repeat, and a resumed run draws what an uninterrupted one would.
 """
 import os
 
 import numpy as np
 from basicsr.data.data_util import paths_from_folder
 from basicsr.data.transforms import augment
-from basicsr.utils import FileClient, imfrombytes, img2tensor
+from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
 from mtsr_plugins.data.degradation_pool import degrade, gaussian_kernel, load_kernel_pool, load_noise_pool
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import DataError, check_crop_size, check_headers, read_image
 
 
 @DATASET_REGISTRY.register()
@@ -36,23 +40,31 @@ class DegradedPairDataset(data.Dataset):
         self.opt = opt
         for key in ('dataroot_gt', 'scale'):
             if opt.get(key) is None:
-                raise KeyError(f"DegradedPairDataset '{opt.get('name')}': option '{key}' is required")
+                raise OptionError(f"DegradedPairDataset '{opt.get('name')}': option '{key}' is required")
         if not os.path.isdir(opt['dataroot_gt']):
             raise FileNotFoundError(f"DegradedPairDataset: dataroot_gt '{opt['dataroot_gt']}' is not a folder")
         self.scale = int(opt['scale'])
         self.paths = sorted(paths_from_folder(opt['dataroot_gt']))
         if not self.paths:
             raise FileNotFoundError(f"DegradedPairDataset: no image in dataroot_gt '{opt['dataroot_gt']}'")
+        check_headers(self.paths, f"DegradedPairDataset '{opt.get('name')}': dataroot_gt")
         if opt.get('kernel_pool'):
             self.kernels = load_kernel_pool(opt['kernel_pool'])
         else:
-            self.kernels = [gaussian_kernel(opt.get('blur_size', 11), opt.get('blur_sigma', 1.5))]
+            size, sigma = opt.get('blur_size', 11), opt.get('blur_sigma', 1.5)
+            if not (isinstance(size, int) and size > 0 and isinstance(sigma, (int, float)) and sigma > 0):
+                raise OptionError(f'DegradedPairDataset: blur_size must be a positive integer and blur_sigma > 0, '
+                                  f'got {size!r} and {sigma!r}')
+            self.kernels = [gaussian_kernel(size, sigma)]
         self.noises = load_noise_pool(opt['noise_pool']) if opt.get('noise_pool') else None
-        self.noise_sigma = float(opt.get('noise_sigma', 0)) / 255.
+        self.noise_sigma = float(opt.get('noise_sigma') or 0) / 255.
+        if not self.noise_sigma >= 0:
+            raise OptionError(f"DegradedPairDataset: noise_sigma must be >= 0 (grey levels), "
+                              f"got {opt['noise_sigma']!r}")
         self.downsample = opt.get('downsample', 'direct')
-        gt_size = opt.get('gt_size')
-        if gt_size and gt_size % self.scale:
-            raise ValueError(f'DegradedPairDataset: gt_size {gt_size} must be a multiple of scale {self.scale}')
+        if self.downsample not in ('direct', 'bicubic'):
+            raise OptionError(f"DegradedPairDataset: downsample must be 'direct' or 'bicubic', got {self.downsample!r}")
+        check_crop_size(opt.get('gt_size'), self.scale, f"DegradedPairDataset '{opt.get('name')}': gt_size")
         self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
         self.file_client = None
 
@@ -63,15 +75,15 @@ class DegradedPairDataset(data.Dataset):
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         train = self.opt.get('phase') == 'train'
-        rng = np.random.default_rng(None if train else index)
+        rng = np.random.default_rng(np.random.randint(2**31) if train else index)
         path = self.paths[index]
-        gt = imfrombytes(self.file_client.get(path, 'gt'), float32=True)
+        gt = read_image(self.file_client, path, 'gt')
         s = self.scale
         gt_size = self.opt.get('gt_size') if train else None
         if gt_size:
             h, w = gt.shape[:2]
             if h < gt_size or w < gt_size:
-                raise ValueError(f"gt_size {gt_size} is larger than HR image '{path}' ({h}x{w})")
+                raise DataError(f"gt_size {gt_size} is larger than HR image '{path}' ({h}x{w})")
             top, left = rng.integers(0, h - gt_size + 1), rng.integers(0, w - gt_size + 1)
             gt = gt[top:top + gt_size, left:left + gt_size]
         else:

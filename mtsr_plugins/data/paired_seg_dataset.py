@@ -4,20 +4,28 @@ Files are matched by name stem (``x.png`` in HR, LR and label folders). The labe
 indices (uint8) at HR size (as COCO-Stuff and the demo mosaic ship them) or already at LR size; by default the model
 gets it at LR size (SRSEG's logits are at LR resolution): an HR-size label is subsampled nearest, taking the pixel at
 offset scale//2 inside each scale x scale cell (the cell centre for odd scales).
+
+Checks (:mod:`mtsr_plugins.utils.input_checks`): at construction, the pairing of file names, ``gt_size`` against the
+scale, and the headers of the first few files per folder; in ``__getitem__`` (every file is read there anyway),
+unreadable files, LR/HR sizes that disagree with the scale and, with ``num_classes`` set, label ids outside
+0..num_classes-1 other than ``ignore_index`` - each error names the file or the pair.
 """
 import csv
 import os
 import os.path as osp
 
-import cv2
 import numpy as np
 import torch
 from torch.utils import data as data
 
 from basicsr.data.transforms import augment, mod_crop, paired_random_crop
-from basicsr.utils import FileClient, img2tensor, imfrombytes
+from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.matlab_functions import imresize
 from basicsr.utils.registry import DATASET_REGISTRY
+
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import (DataError, check_crop_size, check_headers, check_label_ids,
+                                             check_scale_pair, decode_image, read_image)
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
@@ -74,6 +82,7 @@ class PairedImageSegDataset(data.Dataset):
     class_map (dict | str, optional): remapping table {source: target} or a CSV path; ``unmapped`` (default
         ``ignore_index``) is given to values not in the table.
     ignore_index (int): 255.
+    num_classes (int, optional): when set, a label with other ids (besides ignore_index) is an error naming the file.
     gt_size (int): HR crop size in training (a multiple of scale); use_hflip / use_rot (bool): augmentation.
     phase: 'train' crops and augments; otherwise whole images (mod-cropped to the scale).
 
@@ -85,11 +94,14 @@ class PairedImageSegDataset(data.Dataset):
         self.opt = opt
         self.scale = int(opt['scale'])
         self.file_client = None
-        self.io_backend_opt = opt.get('io_backend', {'type': 'disk'})
+        self.io_backend_opt = dict(opt.get('io_backend') or {'type': 'disk'})  # a copy: FileClient pops 'type'
         self.label_scale = opt.get('label_scale', 'lq')
         if self.label_scale not in ('lq', 'gt'):
-            raise ValueError(f"datasets.{opt.get('name')}.label_scale must be 'lq' or 'gt', got {self.label_scale!r}")
+            raise OptionError(f"datasets.{opt.get('name')}.label_scale must be 'lq' or 'gt', got {self.label_scale!r}")
         self.ignore_index = int(opt.get('ignore_index', 255))
+        self.num_classes = opt.get('num_classes')
+        if opt.get('phase') == 'train':
+            check_crop_size(opt.get('gt_size'), self.scale, f"datasets.{opt.get('name')}.gt_size")
         class_map = load_class_map(opt.get('class_map'))
         self.lut = None if class_map is None else class_lookup(class_map, int(opt.get('unmapped', self.ignore_index)))
 
@@ -103,6 +115,8 @@ class PairedImageSegDataset(data.Dataset):
         if not gts:
             raise FileNotFoundError(f"datasets: no images in dataroot_gt {opt['dataroot_gt']!r}")
         self.samples = [(gts[s], None if lqs is None else lqs[s], labels[s]) for s in gts]
+        for key, paths in (('dataroot_gt', gts), ('dataroot_lq', lqs or {}), ('dataroot_label', labels)):
+            check_headers(sorted(paths.values()), f"datasets.{opt.get('name')}.{key}")
 
     def __len__(self):
         return len(self.samples)
@@ -111,11 +125,12 @@ class PairedImageSegDataset(data.Dataset):
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         if flag == 'label':
-            label = cv2.imdecode(np.frombuffer(self.file_client.get(path, 'label'), np.uint8), cv2.IMREAD_UNCHANGED)
-            if label is None or label.ndim != 2:
-                raise ValueError(f'label {path!r} must be a single-channel image of class indices')
+            label = decode_image(self.file_client.get(path, 'label'), path)
+            if label.ndim != 2:
+                raise DataError(f'label {path!r} must be a single-channel image of class indices, got shape '
+                                f'{label.shape}')
             return label
-        return imfrombytes(self.file_client.get(path, flag), float32=True)  # HWC BGR [0,1]
+        return read_image(self.file_client, path, flag)  # HWC BGR [0,1]
 
     def __getitem__(self, index):
         gt_path, lq_path, label_path = self.samples[index]
@@ -126,27 +141,25 @@ class PairedImageSegDataset(data.Dataset):
             img_lq = imresize(img_gt, 1 / s).astype(np.float32)  # MATLAB bicubic, antialiased
         else:
             img_lq = self._read(lq_path, 'lq')
-        if img_lq.shape[:2] != (h // s, w // s):
-            raise ValueError(f'LR {lq_path} is {img_lq.shape[:2]}, expected {(h // s, w // s)} for HR {gt_path}')
+        check_scale_pair(img_lq.shape, (h, w), s, lq_path, gt_path)
 
         label = self._read(label_path, 'label')
         if self.lut is not None:
             label = self.lut[label]
+        check_label_ids(label, self.num_classes, self.ignore_index, label_path)
         if label.shape[:2] == (h // s, w // s) and s > 1:
             label_lq, label_gt = label, None
         else:
             label = mod_crop(label, s)
             if label.shape != (h, w):
-                raise ValueError(f'label {label_path} is {label.shape}, expected HR {(h, w)} or LR {(h // s, w // s)}')
+                raise DataError(f'label {label_path} is {label.shape}, expected HR {(h, w)} or LR {(h // s, w // s)}')
             label_lq, label_gt = downscale_label_nearest(label, s), label
         if self.label_scale == 'gt' and label_gt is None:
-            raise ValueError(f"label_scale 'gt' needs HR-size labels, {label_path} is at LR size")
+            raise DataError(f"label_scale 'gt' needs HR-size labels, {label_path} is at LR size")
         label = (label_lq if self.label_scale == 'lq' else label_gt)[..., None]  # HxWx1 for crop / augment
 
         if self.opt['phase'] == 'train':
             gt_size = self.opt['gt_size']
-            if gt_size % s:
-                raise ValueError(f'datasets.train.gt_size ({gt_size}) must be a multiple of scale ({s})')
             if self.label_scale == 'lq':
                 img_gt, (img_lq, label) = paired_random_crop(img_gt, [img_lq, label], gt_size, s, gt_path)
             else:

@@ -7,6 +7,10 @@
   item carries a real sample (``lq_real``, ``label``) *and* a domain-adapted pair (``lq``, ``gt``). The model uses
   the half that the iteration's parity asks for, so the phase never depends on the loader's state and resume needs
   nothing extra (the price: each step loads one half it does not use).
+
+Checks: at construction the file-name pairing and the headers of the first few files per folder; in ``__getitem__``
+unreadable files, label / GT sizes that disagree with LR size x scale and (with ``num_classes``) label ids outside
+0..num_classes-1 other than 255, each naming the file (see :mod:`mtsr_plugins.utils.input_checks`).
 """
 import os
 
@@ -15,19 +19,21 @@ import numpy as np
 import torch
 from basicsr.data import build_dataset
 from basicsr.data.data_util import paths_from_folder
-from basicsr.utils import FileClient, imfrombytes, img2tensor
+from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
+
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import (DataError, check_headers, check_label_ids, check_scale_pair,
+                                             decode_image, read_image)
 
 
 def read_label(file_client, path):
     """HxW int64 class map from a single-channel (8 or 16 bit) PNG; 3-channel files must be grey (equal channels)."""
-    raw = cv2.imdecode(np.frombuffer(file_client.get(path, 'label'), np.uint8), cv2.IMREAD_UNCHANGED)
-    if raw is None:
-        raise IOError(f"label file '{path}' could not be decoded as an image")
+    raw = decode_image(file_client.get(path, 'label'), path, cv2.IMREAD_UNCHANGED)
     if raw.ndim == 3:
         if not (np.all(raw[..., 0] == raw[..., 1]) and np.all(raw[..., 0] == raw[..., 2])):
-            raise ValueError(f"label file '{path}' is a colour image; expected a single-channel class-index map")
+            raise DataError(f"label file '{path}' is a colour image; expected a single-channel class-index map")
         raw = raw[..., 0]
     return raw.astype(np.int64)
 
@@ -42,7 +48,7 @@ def _paired_paths(folder_a, folder_b, key_b):
     pairs = []
     for path in sorted(paths_from_folder(folder_a)):
         if _stem(path) not in by_stem:
-            raise FileNotFoundError(f"{key_b}: no file named '{_stem(path)}.*' in '{folder_b}' for '{path}'")
+            raise DataError(f"{key_b}: no file named '{_stem(path)}.*' in '{folder_b}' for '{path}'")
         pairs.append((path, by_stem[_stem(path)]))
     return pairs
 
@@ -53,9 +59,11 @@ class RealLRSegDataset(data.Dataset):
 
     Options: dataroot_lq (folder of LR images), dataroot_label (class-index PNGs, same file stems, size = LR size x
     scale, ignore value 255), scale, dataroot_gt (optional HR images: synthetic-protocol evaluation), lq_size (train:
-    random LR crop size; ~ = whole image), use_hflip (train), io_backend.
+    random LR crop size; ~ = whole image), use_hflip (train), io_backend, num_classes (optional: label ids other
+    than 0..num_classes-1 and ignore_index (default 255) are an error naming the file).
 
-    Item: lq (3, h, w) RGB in [0, 1]; label (h s, w s) int64; lq_path; and gt (3, h s, w s), gt_path when given.
+    Item: lq (3, h, w) RGB in [0, 1]; label (h s, w s) int64; lq_path; label_path; and gt (3, h s, w s), gt_path
+    when given.
     """
 
     def __init__(self, opt):
@@ -63,7 +71,7 @@ class RealLRSegDataset(data.Dataset):
         self.opt = opt
         for key in ('dataroot_lq', 'dataroot_label', 'scale'):
             if opt.get(key) is None:
-                raise KeyError(f"RealLRSegDataset '{opt.get('name')}': option '{key}' is required")
+                raise OptionError(f"RealLRSegDataset '{opt.get('name')}': option '{key}' is required")
         for key in ('dataroot_lq', 'dataroot_label', 'dataroot_gt'):
             if opt.get(key) is not None and not os.path.isdir(opt[key]):
                 raise FileNotFoundError(f"RealLRSegDataset: {key} '{opt[key]}' is not a folder")
@@ -76,6 +84,12 @@ class RealLRSegDataset(data.Dataset):
         self.gt_paths = None
         if opt.get('dataroot_gt'):
             self.gt_paths = [gt for _, gt in _paired_paths(opt['dataroot_lq'], opt['dataroot_gt'], 'dataroot_gt')]
+        self.num_classes = opt.get('num_classes')
+        self.ignore_index = int(opt.get('ignore_index', 255))
+        name = opt.get('name')
+        check_headers([lq for lq, _ in self.pairs], f'datasets.{name}.dataroot_lq')
+        check_headers([label for _, label in self.pairs], f'datasets.{name}.dataroot_label')
+        check_headers(self.gt_paths or [], f'datasets.{name}.dataroot_gt')
 
     def __len__(self):
         return len(self.pairs)
@@ -84,22 +98,23 @@ class RealLRSegDataset(data.Dataset):
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         lq_path, label_path = self.pairs[index]
-        lq = imfrombytes(self.file_client.get(lq_path, 'lq'), float32=True)
+        lq = read_image(self.file_client, lq_path, 'lq')
         label = read_label(self.file_client, label_path)
-        gt = imfrombytes(self.file_client.get(self.gt_paths[index], 'gt'), float32=True) if self.gt_paths else None
+        gt = read_image(self.file_client, self.gt_paths[index], 'gt') if self.gt_paths else None
         h, w = lq.shape[:2]
         s = self.scale
         if label.shape != (h * s, w * s):
-            raise ValueError(f"label '{label_path}' is {label.shape}, expected (LR size x scale) = {(h * s, w * s)} "
-                             f"for LR '{lq_path}'")
-        if gt is not None and gt.shape[:2] != (h * s, w * s):
-            raise ValueError(f"gt '{self.gt_paths[index]}' is {gt.shape[:2]}, expected {(h * s, w * s)}")
+            raise DataError(f"label '{label_path}' is {label.shape}, expected (LR size x scale) = {(h * s, w * s)} "
+                            f"for LR '{lq_path}'")
+        check_label_ids(label, self.num_classes, self.ignore_index, label_path)
+        if gt is not None:
+            check_scale_pair(lq.shape, gt.shape, s, lq_path, self.gt_paths[index])
 
         if self.opt.get('phase') == 'train':
             size = self.opt.get('lq_size')
             if size:
                 if h < size or w < size:
-                    raise ValueError(f"lq_size {size} is larger than LR image '{lq_path}' ({h}x{w})")
+                    raise DataError(f"lq_size {size} is larger than LR image '{lq_path}' ({h}x{w})")
                 top, left = np.random.randint(0, h - size + 1), np.random.randint(0, w - size + 1)
                 lq = lq[top:top + size, left:left + size]
                 label = label[top * s:(top + size) * s, left * s:(left + size) * s]
@@ -110,7 +125,7 @@ class RealLRSegDataset(data.Dataset):
                 gt = gt[:, ::-1] if gt is not None else None
 
         item = {'lq': img2tensor(lq, bgr2rgb=True, float32=True),
-                'label': torch.from_numpy(np.ascontiguousarray(label)), 'lq_path': lq_path}
+                'label': torch.from_numpy(np.ascontiguousarray(label)), 'lq_path': lq_path, 'label_path': label_path}
         if gt is not None:
             item.update(gt=img2tensor(gt, bgr2rgb=True, float32=True), gt_path=self.gt_paths[index])
         return item
@@ -133,7 +148,7 @@ class SSGRWSRTrainDataset(data.Dataset):
         parts = {}
         for key, default_type in (('real', 'RealLRSegDataset'), ('synthetic', 'DegradedPairDataset')):
             if not isinstance(opt.get(key), dict):
-                raise KeyError(f"SSGRWSRTrainDataset: option '{key}' (the options of a {default_type}) is required")
+                raise OptionError(f"SSGRWSRTrainDataset: option '{key}' (the options of a {default_type}) is required")
             sub = dict(opt[key])
             sub.setdefault('type', default_type)
             sub.setdefault('name', f"{opt.get('name', 'train')}_{key}")
@@ -150,4 +165,6 @@ class SSGRWSRTrainDataset(data.Dataset):
         real = self.real[index % len(self.real)]
         item = dict(self.synthetic[index % len(self.synthetic)])
         item.update(lq_real=real['lq'], label=real['label'], lq_real_path=real['lq_path'])
+        if 'label_path' in real:
+            item['label_path'] = real['label_path']
         return item

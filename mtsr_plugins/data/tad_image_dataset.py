@@ -1,14 +1,20 @@
-"""HR-only image dataset for TAD: the guidance (plain LR or Y channel) is computed on the fly."""
+"""HR-only image dataset for TAD: the guidance (plain LR or Y channel) is computed on the fly.
+
+Checks: at construction the options, the folder and the headers of the first few images; in ``__getitem__`` an
+unreadable or too small image is an error naming the file (see :mod:`mtsr_plugins.utils.input_checks`).
+"""
 import os
 import random
 
 from torch.utils import data as data
 
 from basicsr.data.transforms import augment
-from basicsr.utils import FileClient, imfrombytes, img2tensor, scandir
+from basicsr.utils import FileClient, img2tensor, scandir
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import DataError, check_headers, read_image
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
@@ -40,21 +46,23 @@ class TADImageDataset(data.Dataset):
         self.opt = opt
         for key in ('dataroot_gt', 'io_backend'):
             if key not in opt:
-                raise KeyError(f'TADImageDataset: option {key!r} is required')
+                raise OptionError(f'TADImageDataset: option {key!r} is required')
         self.scale = int(opt.get('scale', 1))
         self.task = opt.get('task', 'sr')
         self.resize = opt.get('guidance_resize', 'matlab_bicubic')
         if self.task not in ('sr', 'color'):
-            raise ValueError(f"TADImageDataset: task must be 'sr' or 'color', got {self.task!r}")
+            raise OptionError(f"TADImageDataset: task must be 'sr' or 'color', got {self.task!r}")
         if self.resize not in GUIDANCE_RESIZES:
-            raise ValueError(f'TADImageDataset: guidance_resize must be one of {GUIDANCE_RESIZES}, got {self.resize!r}')
+            raise OptionError(f'TADImageDataset: guidance_resize must be one of {GUIDANCE_RESIZES}, '
+                              f'got {self.resize!r}')
         if self.task == 'color':
             self.scale = 1
         self.is_train = opt.get('phase', 'train') == 'train'
         if self.is_train:
             self.gt_size = int(opt.get('gt_size', 96))
-            if self.gt_size % self.scale:
-                raise ValueError(f'TADImageDataset: gt_size {self.gt_size} must be a multiple of scale {self.scale}')
+            if self.gt_size <= 0 or self.gt_size % self.scale:
+                raise OptionError(f'TADImageDataset: gt_size {self.gt_size} must be a positive multiple of scale '
+                                  f'{self.scale}')
         root = opt['dataroot_gt']
         if not os.path.isdir(root):
             raise FileNotFoundError(f'TADImageDataset: dataroot_gt {root!r} is not a folder')
@@ -62,6 +70,7 @@ class TADImageDataset(data.Dataset):
                             if p.lower().endswith(IMG_EXTENSIONS))
         if not self.paths:
             raise FileNotFoundError(f'TADImageDataset: no images ({", ".join(IMG_EXTENSIONS)}) in {root!r}')
+        check_headers(self.paths, f"datasets.{opt.get('name')}.dataroot_gt")
         self.file_client = None
         self.io_backend_opt = dict(opt['io_backend'])  # a copy: FileClient set-up pops 'type'
 
@@ -72,11 +81,11 @@ class TADImageDataset(data.Dataset):
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         path = self.paths[index]
-        img = imfrombytes(self.file_client.get(path, 'gt'), float32=True)  # HWC BGR [0, 1]
+        img = read_image(self.file_client, path, 'gt')  # HWC BGR [0, 1]; names the file when unreadable
         h, w = img.shape[:2]
         if self.is_train:
             if h < self.gt_size or w < self.gt_size:
-                raise ValueError(f'TADImageDataset: {path} is {h}x{w}, smaller than gt_size {self.gt_size}')
+                raise DataError(f'TADImageDataset: {path} is {h}x{w}, smaller than gt_size {self.gt_size}')
             top = random.randint(0, h - self.gt_size)
             left = random.randint(0, w - self.gt_size)
             img = img[top:top + self.gt_size, left:left + self.gt_size]

@@ -11,6 +11,8 @@ from torch import nn as nn
 
 from basicsr.utils.registry import LOSS_REGISTRY
 
+from mtsr_plugins.options_check import OptionError
+
 
 def disk_kernel(radius, device=None):
     """(2r+1, 2r+1) float kernel, 1 where dx^2 + dy^2 <= r^2 (a digital disk)."""
@@ -54,7 +56,7 @@ class BoundaryMaskedCELoss(nn.Module):
     Args:
         loss_weight (float): multiplier (SRSEG: 0.8).
         boundary_radius (int | None): disk radius d1 in label pixels (LR pixels by default; not published, 2).
-            None disables the mask (plain CE with ignore_index).
+            None disables the mask (plain CE with ignore_index); a negative value is refused.
         ignore_index (int): label value without a loss (255).
         reduction (str): 'mean' (over kept pixels; 0 if none is kept), 'sum', or 'none' (N,H,W map, 0 where
             masked).
@@ -66,6 +68,10 @@ class BoundaryMaskedCELoss(nn.Module):
         super().__init__()
         if reduction not in ('none', 'mean', 'sum'):
             raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+        if boundary_radius is not None and (isinstance(boundary_radius, bool) or not isinstance(boundary_radius, int)
+                                            or boundary_radius < 0):
+            raise OptionError(f'seg_opt.boundary_radius: expected a non-negative integer (label pixels) or ~ for no '
+                              f'mask, got {boundary_radius!r}')
         self.loss_weight = loss_weight
         self.boundary_radius = boundary_radius
         self.ignore_index = ignore_index

@@ -5,6 +5,8 @@ from torch import nn
 
 from basicsr.utils.registry import LOSS_REGISTRY
 
+from mtsr_plugins.options_check import OptionError
+
 
 @LOSS_REGISTRY.register()
 class EpsilonBallL1Loss(nn.Module):
@@ -28,9 +30,9 @@ class EpsilonBallL1Loss(nn.Module):
     def __init__(self, loss_weight=1.0, epsilon=1.0, reduction='mean'):
         super().__init__()
         if reduction != 'mean':
-            raise ValueError(f"EpsilonBallL1Loss: only reduction 'mean' is supported, got {reduction!r}")
-        if epsilon < 0:
-            raise ValueError(f'EpsilonBallL1Loss: epsilon must be >= 0 (percent), got {epsilon}')
+            raise OptionError(f"EpsilonBallL1Loss: only reduction 'mean' is supported, got {reduction!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
+            raise OptionError(f'train.latent_opt.epsilon: expected a number >= 0 (percent), got {epsilon!r}')
         self.loss_weight = float(loss_weight)
         self.epsilon = float(epsilon)
         self.last_ratio = None  # the ratio of the last call, in percent (for logging)

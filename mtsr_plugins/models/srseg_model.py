@@ -6,11 +6,14 @@ Stages (``train.stage_iters: [a, b]``; iterations 1..a are stage 1, a+1..b stage
     3. MSE + masked CE + VGG16 relu4_1 perceptual + adversarial, D trained -> ``SRGANModel.optimize_parameters``
 
 BasicSR's own loops run unchanged; SRSEG enters through their hooks: ``self.cri_pix`` is a bound method that adds
-the CE to the pixel loss, ``self.cri_perceptual`` is set per stage, and while a training step runs two forward hooks
-on the generator ask it for the logits (``with_seg``) and keep them on the model, so the loop still sees an SR image.
-The stage is a function of ``current_iter`` alone, so a resumed run lands in the right stage.
+the CE to the pixel loss (the loss modules themselves are ``self.cri_pixel`` and ``self.cri_seg``, so the launcher's
+non-finite loss guard sees them), ``self.cri_perceptual`` is set per stage, and while a training step runs two forward
+hooks on the generator ask it for the logits (``with_seg``) and keep them on the model, so the loop still sees an SR
+image. The stage is a function of ``current_iter`` alone, so a resumed run lands in the right stage.
 
-Under DDP (not supported yet) the segmentation head is unused in stage 1: that needs ``find_unused_parameters``.
+DDP: the hooks sit on ``self.net_g`` as built (the DDP wrapper under ``--launcher pytorch``), so DDP sees the logits
+in the output it searches for used parameters. The segmentation head is unused in stage 1 (and the discriminator
+until stage 3, but it runs no forward then): set ``find_unused_parameters: true``.
 """
 import inspect
 import os.path as osp
@@ -32,6 +35,8 @@ from basicsr.utils.registry import METRIC_REGISTRY, MODEL_REGISTRY
 
 from mtsr_plugins.archs.srseg_arch import strip_seg_head
 from mtsr_plugins.metrics.segmentation_metric import confusion_matrix, miou_from_confusion
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import check_label_ids
 from mtsr_plugins.utils.seg_vis import default_palette, overlay
 
 
@@ -123,12 +128,12 @@ class SRSEGModel(SRGANModel):
         bounds = train_opt.get('stage_iters')
         if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(isinstance(b, int) for b in bounds)
                 or not 0 <= bounds[0] <= bounds[1]):
-            raise ValueError(f'train.stage_iters must be [last iter of stage 1, last iter of stage 2] with '
-                             f'0 <= a <= b (e.g. [25000, 50000]), got {bounds!r}')
+            raise OptionError(f'train.stage_iters must be [last iter of stage 1, last iter of stage 2] with '
+                              f'0 <= a <= b (e.g. [25000, 50000]), got {bounds!r}')
         self.stage_iters = list(bounds)
         for key in ('pixel_opt', 'gan_opt', 'optim_d'):
             if not train_opt.get(key):
-                raise ValueError(f'train.{key} is required by SRSEGModel')
+                raise OptionError(f'train.{key} is required by SRSEGModel')
         self._check_discriminator_size()
 
         # SRGANModel would build the perceptual loss with a download: build it here, offline-safe
@@ -145,11 +150,11 @@ class SRSEGModel(SRGANModel):
         has_head = self.get_bare_model(self.net_g).seg_head is not None
         self.cri_seg = build_loss(train_opt['seg_opt']).to(self.device) if train_opt.get('seg_opt') else None
         if self.cri_seg is not None and not has_head:
-            raise ValueError('train.seg_opt is set but network_g.with_seg_head is false')
+            raise OptionError('train.seg_opt is set but network_g.with_seg_head is false')
         if self.cri_seg is None:
             get_root_logger().warning('SRSEGModel: no train.seg_opt, the segmentation loss is off (ablation).')
 
-        self._cri_pixel = self.cri_pix
+        self.cri_pixel = self.cri_pix  # the module (guarded against non-finite values as a cri_* attribute)
         self.cri_pix = self._pixel_and_seg_loss  # hook into the loops' pixel term
         self._seg_active = False
         self._extra_log = {}
@@ -164,18 +169,36 @@ class SRSEGModel(SRGANModel):
         if d_size is not None and gt_size is not None and d_size != gt_size:
             hint = (' (VGGStyleDiscriminator only takes 128 or 256: use SRSEGDiscriminator for other crop sizes)'
                     if net_d.get('type') == 'VGGStyleDiscriminator' else '')
-            raise ValueError(f'network_d.input_size ({d_size}) must equal the HR crop size datasets.train.gt_size '
-                             f'({gt_size}){hint}')
+            raise OptionError(f'network_d.input_size ({d_size}) must equal the HR crop size datasets.train.gt_size '
+                              f'({gt_size}){hint}')
 
     # ---- training step --------------------------------------------------------------------------------------------
     def feed_data(self, data):
         super().feed_data(data)
         self.label = data['label'].to(self.device) if 'label' in data else None
+        if self.label is not None:
+            self._check_label_ids(data)
+
+    def _check_label_ids(self, data):
+        """Class ids outside num_classes (other than ignore_index) name the label file, before any loss runs."""
+        bare = self.get_bare_model(self.net_g)
+        if bare.seg_head is None:
+            return
+        seg_opt = (self.opt.get('train') or {}).get('seg_opt') or {}
+        ignore_index = seg_opt.get('ignore_index', 255)
+        bad = (self.label != ignore_index) & ((self.label < 0) | (self.label >= bare.num_classes))
+        if bad.any():
+            paths = data.get('label_path') or ['<batch>'] * len(self.label)
+            for label, path in zip(self.label, paths):
+                check_label_ids(label.cpu().numpy(), bare.num_classes, ignore_index, path)
 
     @contextmanager
     def _capture_seg_logits(self):
-        """During a step: the generator is asked for logits (stage >= 2) and returns the SR image alone."""
-        bare = self.get_bare_model(self.net_g)
+        """During a step: the generator is asked for logits (stage >= 2) and returns the SR image alone.
+
+        The hooks go on ``self.net_g`` itself, a DDP wrapper under DDP: DDP then finds the head's parameters in the
+        (SR, logits) output of its forward, before the hook hands the loop the SR image alone."""
+        net = self.net_g
 
         def ask_for_logits(module, args, kwargs):
             kwargs.setdefault('with_seg', self._seg_active)
@@ -185,8 +208,8 @@ class SRSEGModel(SRGANModel):
             self.seg_logits = output[1] if isinstance(output, tuple) else None
             return output[0] if isinstance(output, tuple) else output
 
-        handles = [bare.register_forward_pre_hook(ask_for_logits, with_kwargs=True),
-                   bare.register_forward_hook(keep_logits)]
+        handles = [net.register_forward_pre_hook(ask_for_logits, with_kwargs=True),
+                   net.register_forward_hook(keep_logits)]
         try:
             yield
         finally:
@@ -195,7 +218,7 @@ class SRSEGModel(SRGANModel):
 
     def _pixel_and_seg_loss(self, output, gt):
         """The loops' ``cri_pix``: pixel loss (+ masked CE in stages 2-3). Parts are logged separately."""
-        l_pix = self._cri_pixel(output, gt)
+        l_pix = self.cri_pixel(output, gt)
         self._extra_log = {'l_g_pix': l_pix.detach()}
         if not self._seg_active:
             return l_pix
@@ -238,8 +261,11 @@ class SRSEGModel(SRGANModel):
 
     # ---- validation -----------------------------------------------------------------------------------------------
     def test(self):
-        """SR output (N,3,H,W) -> self.output; with a head, also logits (N,C,h,w) -> self.seg_logits."""
-        net = self.net_g_ema if hasattr(self, 'net_g_ema') else self.net_g
+        """SR output (N,3,H,W) -> self.output; with a head, also logits (N,C,h,w) -> self.seg_logits.
+
+        Runs the bare network: under DDP validation runs on rank 0 alone, and a DDP forward would broadcast the BN
+        buffers to processes that are not listening (a hang or a crash)."""
+        net = self.get_bare_model(self.net_g_ema if hasattr(self, 'net_g_ema') else self.net_g)
         with_seg = self.get_bare_model(net).seg_head is not None
         was_training = net.training
         net.eval()

@@ -9,6 +9,11 @@ optionally after ``train.synthetic_warmup_iter`` synthetic-only iterations, defa
 The phase is a function of ``current_iter`` only, so a resumed run continues the alternation where it stopped; both
 optimizers (and schedulers) live in ``self.optimizers`` and so in BasicSR's ``.state``.
 
+The CE is the loss module ``self.cri_ce`` (like ``cri_pix`` / ``cri_perceptual``), so the launcher's non-finite
+loss guard sees every loss. Labels are checked against ``network_s.num_classes`` when a batch is fed (the error
+names the label file). DDP: net_g and net_s are separate DDP modules; SS runs no forward in synthetic steps, which
+DDP allows without ``find_unused_parameters``.
+
 The train dataset must give both kinds of data in every batch (see ``SSGRWSRTrainDataset``): ``lq_real`` + ``label``
 and ``lq`` + ``gt``. At inference only SR runs (``test``). Validation reports, per data set, the image metrics of
 ``val.metrics`` (PSNR, SSIM, LPIPS, ...) when it has ``gt``, and mIoU / pixel accuracy of SS(SR(lq)) (summed
@@ -20,7 +25,6 @@ from os import path as osp
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from basicsr.archs import build_network
 from basicsr.metrics import calculate_metric
 from basicsr.models.sr_model import SRModel
@@ -28,6 +32,8 @@ from basicsr.utils import get_root_logger, imwrite, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from mtsr_plugins.metrics.segmentation_metric import confusion_matrix, miou_from_confusion
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import check_label_ids
 from mtsr_plugins.utils.seg_vis import default_palette, overlay
 
 PHASES = ('real', 'synthetic')
@@ -64,16 +70,22 @@ class SSGRWSRModel(SRModel):
     # ------------------------------------------------------------------ training set-up
     def init_training_settings(self):
         if not self.opt.get('network_s'):
-            raise KeyError('SSGRWSRModel needs a segmentation network: option network_s (e.g. type HRNetSegNet)')
+            raise OptionError('SSGRWSRModel needs a segmentation network: option network_s (e.g. type HRNetSegNet)')
         train_opt = self.opt['train']
         self.phases = tuple(train_opt.get('phases', PHASES))
         if not self.phases or any(p not in PHASES for p in self.phases):
-            raise ValueError(f'train.phases must be a non-empty list of {PHASES}, got {list(self.phases)}')
-        self.synthetic_warmup_iter = int(train_opt.get('synthetic_warmup_iter', 0))
+            raise OptionError(f'train.phases must be a non-empty list of {PHASES}, got {list(self.phases)}')
+        warmup = train_opt.get('synthetic_warmup_iter', 0)
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+            raise OptionError(f'train.synthetic_warmup_iter: expected an integer >= 0, got {warmup!r}')
+        self.synthetic_warmup_iter = warmup
         self.update_seg = bool(train_opt.get('update_seg', True))
-        ce_opt = train_opt.get('ce_opt', {})
+        ce_opt = train_opt.get('ce_opt') or {}
         self.ce_weight = float(ce_opt.get('loss_weight', 0.01))
+        if not self.ce_weight >= 0:
+            raise OptionError(f'train.ce_opt.loss_weight: expected a number >= 0, got {self.ce_weight!r}')
         self.ignore_index = int(ce_opt.get('ignore_index', 255))
+        self.cri_ce = torch.nn.CrossEntropyLoss(ignore_index=self.ignore_index).to(self.device)
         self._build_net_s()
         if self.update_seg:
             self.net_s.train()
@@ -99,6 +111,19 @@ class SSGRWSRModel(SRModel):
                 delattr(self, name)  # no stale tensors from an earlier batch
             if name in data:
                 setattr(self, name, data[name].to(self.device))
+        if hasattr(self, 'label') and hasattr(self, 'net_s'):
+            self._check_label_ids(data)
+
+    def _check_label_ids(self, data):
+        """Class ids outside network_s.num_classes (other than the ignore index) name the label file."""
+        num_classes = self.get_bare_model(self.net_s).num_classes
+        ignore_index = getattr(self, 'ignore_index', (self.opt.get('val') or {}).get('ignore_index', 255))
+        bad = (self.label != ignore_index) & ((self.label < 0) | (self.label >= num_classes))
+        if bad.any():
+            paths = data.get('label_path') or data.get('lq_real_path') or data.get('lq_path') or ['<batch>'] * len(
+                self.label)
+            for label, path in zip(self.label, paths):
+                check_label_ids(label.cpu().numpy(), num_classes, ignore_index, path)
 
     def optimize_parameters(self, current_iter):
         phase = phase_of(current_iter, self.phases, self.synthetic_warmup_iter)
@@ -127,7 +152,7 @@ class SSGRWSRModel(SRModel):
         if logits.shape[-2:] != self.label.shape[-2:]:
             raise ValueError(f'SR output {tuple(self.output.shape[-2:])} and label {tuple(self.label.shape[-2:])} '
                              'differ in size: labels must be at HR size (LR size x scale)')
-        l_ce = self.ce_weight * F.cross_entropy(logits, self.label.long(), ignore_index=self.ignore_index)
+        l_ce = self.ce_weight * self.cri_ce(logits, self.label.long())
         l_ce.backward()
         self.optimizer_g.step()
         if self.update_seg:
@@ -163,13 +188,25 @@ class SSGRWSRModel(SRModel):
         super().save(epoch, current_iter)
 
     # ------------------------------------------------------------------ validation
+    # Inference runs the bare networks: under DDP, validation runs on rank 0 alone, and a DDP forward would
+    # broadcast BN buffers to processes that are not listening (a hang or a crash).
+    def test(self):
+        """SR of ``self.lq`` (B, 3, h, w) -> ``self.output`` (B, 3, h s, w s), in eval mode, without gradients."""
+        net = self.get_bare_model(getattr(self, 'net_g_ema', self.net_g))
+        was_training = net.training
+        net.eval()
+        with torch.no_grad():
+            self.output = net(self.lq)
+        net.train(was_training)
+
     @torch.no_grad()
     def segment(self, sr):
         """Class map (B, H, W) int64 of SS on an SR batch (B, 3, H, W); SS in eval mode for the call."""
-        was_training = self.net_s.training
-        self.net_s.eval()
-        pred = self.net_s(sr).argmax(1)
-        self.net_s.train(was_training)
+        net_s = self.get_bare_model(self.net_s)
+        was_training = net_s.training
+        net_s.eval()
+        pred = net_s(sr).argmax(1)
+        net_s.train(was_training)
         return pred
 
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):

@@ -11,6 +11,8 @@ from basicsr.models.sr_model import SRModel
 from basicsr.utils import imwrite, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from mtsr_plugins.options_check import OptionError
+
 SLR_METRIC = 'psnr_slr'  # PSNR (dB) of the stored SLR against the guidance, always reported in validation
 
 
@@ -47,7 +49,7 @@ class TADModel(SRModel):
         for key in ('guidance_off_iter', 'quantize_from_iter'):
             val = getattr(self, key)
             if val is not None and (not isinstance(val, int) or val < 0):
-                raise ValueError(f'TADModel: tad.{key} must be a non-negative integer or ~, got {val!r}')
+                raise OptionError(f'TADModel: tad.{key} must be a non-negative integer or ~, got {val!r}')
         self.current_iter = 0
         super().__init__(opt)
         self._check_consistency()
@@ -59,15 +61,15 @@ class TADModel(SRModel):
             raise TypeError(f'TADModel: network_g must be a TADNet (encode/decode/make_guidance), got '
                             f'{type(net).__name__}')
         if net.task == 'sr' and net.scale != self.opt.get('scale'):
-            raise ValueError(f'TADModel: network_g.scale {net.scale} != top-level scale {self.opt.get("scale")}')
+            raise OptionError(f'TADModel: network_g.scale {net.scale} != top-level scale {self.opt.get("scale")}')
         for name, dopt in (self.opt.get('datasets') or {}).items():
             if dopt.get('type') != 'TADImageDataset':
                 continue
             for key, mine in (('task', net.task), ('guidance_resize', net.guidance_resize)):
                 theirs = dopt.get(key, 'sr' if key == 'task' else 'matlab_bicubic')
                 if theirs != mine:
-                    raise ValueError(f'TADModel: datasets.{name}.{key} = {theirs!r} but network_g has {mine!r}; the '
-                                     'guidance must be made the same way in the dataset and the model')
+                    raise OptionError(f'TADModel: datasets.{name}.{key} = {theirs!r} but network_g has {mine!r}; the '
+                                      'guidance must be made the same way in the dataset and the model')
 
     def init_training_settings(self):
         super().init_training_settings()  # pixel loss (alpha), optimizer, scheduler
@@ -127,7 +129,8 @@ class TADModel(SRModel):
             self.model_ema(decay=self.ema_decay)
 
     def test(self):
-        net = getattr(self, 'net_g_ema', self.net_g)
+        # the bare network: under DDP validation runs on rank 0 alone (a DDP forward there could wait on the others)
+        net = self.get_bare_model(getattr(self, 'net_g_ema', self.net_g))
         was_training = net.training
         net.eval()
         with torch.no_grad():
