@@ -1,0 +1,176 @@
+"""SR² training / validation on top of BasicSR's SRModel.
+
+Loss: L = L_SR + lambda * CE (Schirrmacher et al. 2020, eq. 1). ``train.pixel_opt`` is the SR criterion (default
+MSELoss as the paper says; L1Loss is what the authors' code used), ``train.cls_weight`` is lambda (default 9, the
+paper's value for SR²-FSRCNN; 0.11 for the sequential baseline).
+
+Two training stages, one BasicSR run each (``train.stage``):
+  1. SR only: the SR network (shared layers included) is trained alone (Adam 1e-3 in the paper); the classifier is
+     not run and not optimised (under DDP this needs find_unused_parameters).
+  2. Joint: everything is trained with L (Adam 1e-5, L2 0.01 in the paper). ``path.pretrain_network_g`` must point
+     to the stage-1 weights; they are loaded by SRModel and this model checks that every SR weight really came from
+     the file (the authors' code forgot to load them). A stage-1 file without a classifier (``with_classifier:
+     false``) needs ``strict_load_g: false``.
+A run's stage is fixed by its option file, so BasicSR's resume lands in the right stage.
+
+``self.output`` is the SR image (BasicSR's tooling reads it); ``self.logits`` holds the class scores.
+"""
+from collections import OrderedDict
+from os import path as osp
+
+import torch
+from torch.nn import functional as F
+
+from basicsr.losses import build_loss
+from basicsr.metrics import calculate_metric
+from basicsr.models.sr_model import SRModel
+from basicsr.utils import get_root_logger, imwrite, tensor2img
+from basicsr.utils.registry import METRIC_REGISTRY, MODEL_REGISTRY
+
+
+@MODEL_REGISTRY.register()
+class SR2Model(SRModel):
+    """Joint SR + classification (SR²). The network must return ``(sr, logits)`` (see SR2Net)."""
+
+    def init_training_settings(self):
+        train_opt = self.opt['train']
+        self.stage = int(train_opt.get('stage', 1))
+        if self.stage not in (1, 2):
+            raise ValueError(f'train.stage must be 1 (SR only) or 2 (joint), got {self.stage}')
+        self.cls_weight = float(train_opt.get('cls_weight', 9.0))
+        if self.stage == 2:
+            self._check_stage1_loaded()
+        if self.stage == 2 and self.cls_weight > 0 and self.bare_net().classifier is None:
+            raise ValueError('train.stage 2 trains the classifier, but network_g.with_classifier is false')
+        train_opt.setdefault('pixel_opt', {'type': 'MSELoss', 'loss_weight': 1.0, 'reduction': 'mean'})
+        super().init_training_settings()
+        get_root_logger().info(f'SR2Model: stage {self.stage}, cls_weight (lambda) {self.cls_weight}')
+
+    def bare_net(self):
+        return self.get_bare_model(self.net_g)
+
+    def _check_stage1_loaded(self):
+        """Stage 2 must start from stage-1 weights: every SR (non-classifier) weight must be in the file."""
+        load_path = self.opt['path'].get('pretrain_network_g')
+        if load_path is None:
+            if self.opt['train'].get('allow_stage2_from_scratch', False):
+                return
+            raise ValueError('train.stage 2 needs path.pretrain_network_g = the stage-1 weights (net_g_*.pth); '
+                             'set train.allow_stage2_from_scratch: true to train jointly from random init')
+        param_key = self.opt['path'].get('param_key_g', 'params')
+        saved = torch.load(load_path, map_location='cpu')
+        saved = saved.get(param_key, saved.get('params', saved))
+        saved = {k[7:] if k.startswith('module.') else k: v for k, v in saved.items()}
+        state = self.bare_net().state_dict()
+        sr_keys = [k for k in state if not k.startswith('classifier.')]
+        missing = [k for k in sr_keys if k not in saved]
+        if missing:
+            raise ValueError(f'{load_path!r} lacks SR weights {missing[:5]}... : is it a stage-1 SR2Net checkpoint '
+                             'with the same sr_branch / num_shared / sizes?')
+        differ = [k for k in sr_keys if not torch.equal(state[k].cpu(), saved[k].to(state[k].dtype))]
+        if differ:
+            raise RuntimeError(f'stage-1 weights from {load_path!r} were not loaded into the network: {differ[:5]}')
+
+    def setup_optimizers(self):
+        """Stage 1 optimises the SR network only; stage 2 all parameters (optim_g, e.g. Adam lr 1e-5 + L2)."""
+        net = self.bare_net()
+        joint = self.stage == 2 and self.cls_weight > 0
+        params = list(net.parameters()) if joint else net.sr_parameters()
+        optim_opt = dict(self.opt['train']['optim_g'])
+        optim_type = optim_opt.pop('type')
+        self.optimizer_g = self.get_optimizer(optim_type, [p for p in params if p.requires_grad], **optim_opt)
+        self.optimizers.append(self.optimizer_g)
+
+    def feed_data(self, data):
+        super().feed_data(data)
+        if 'label' in data:
+            self.label = data['label'].to(self.device)
+        elif hasattr(self, 'label'):
+            del self.label  # never score a batch against a previous batch's labels
+
+    def optimize_parameters(self, current_iter):
+        self.optimizer_g.zero_grad()
+        # stage 2 with cls_weight 0 is the SR-only baseline trained like SR² (same lr, L2, iterations)
+        joint = self.stage == 2 and self.cls_weight > 0
+        self.output, self.logits = self.net_g(self.lq, with_logits=joint)
+        loss_dict = OrderedDict()
+        l_pix = self.cri_pix(self.output, self.gt)
+        l_total = l_pix
+        loss_dict['l_pix'] = l_pix
+        if joint:
+            if not hasattr(self, 'label'):
+                raise KeyError("stage 2 needs class labels: the dataset must return 'label'")
+            l_ce = F.cross_entropy(self.logits, self.label)
+            l_total = l_total + self.cls_weight * l_ce
+            loss_dict['l_ce'] = l_ce
+            loss_dict['acc'] = (self.logits.argmax(1) == self.label).float().mean()
+        l_total.backward()
+        self.optimizer_g.step()
+        self.log_dict = self.reduce_loss_dict(loss_dict)
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)
+
+    def test(self):
+        """Sets self.output (SR, (N, C, H, W)) and self.logits ((N, K) or None) with no gradient."""
+        net = self.net_g_ema if hasattr(self, 'net_g_ema') else self.net_g
+        was_training = net.training
+        net.eval()
+        with torch.no_grad():
+            self.output, self.logits = net(self.lq)
+        net.train(was_training)
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        """Image metrics (psnr, ssim: BasicSR's, on 8-bit images = data range 255) are averaged over images;
+        metrics tagged ``uses_labels`` (calculate_cls_accuracy) are computed over all predictions at once."""
+        dataset_name = dataloader.dataset.opt['name']
+        metrics = self.opt['val'].get('metrics') or {}
+        if metrics:
+            self._initialize_best_metric_results(dataset_name)
+        sums = {name: 0.0 for name in metrics}
+        num_images, preds, labels = 0, [], []
+        for val_data in dataloader:
+            self.feed_data(val_data)
+            self.test()
+            if self.logits is not None and hasattr(self, 'label'):
+                preds.append(self.logits.argmax(1).cpu())
+                labels.append(self.label.cpu())
+            for i in range(self.output.shape[0]):
+                sr_img = tensor2img(self.output[i].detach().cpu())
+                gt_img = tensor2img(self.gt[i].detach().cpu())
+                for name, metric_opt in metrics.items():
+                    if not self._uses_labels(metric_opt):
+                        sums[name] += calculate_metric({'img': sr_img, 'img2': gt_img}, metric_opt)
+                if save_img:
+                    imwrite(sr_img, self._save_path(val_data['lq_path'][i], dataset_name, current_iter))
+                num_images += 1
+        if metrics:
+            self.metric_results = {}
+            for name, metric_opt in metrics.items():
+                if self._uses_labels(metric_opt):
+                    if not preds:
+                        raise ValueError(f'val.metrics.{name} needs class predictions and labels (a network with a '
+                                         "classifier and a dataset that returns 'label')")
+                    value = calculate_metric({'pred': torch.cat(preds), 'label': torch.cat(labels)}, metric_opt)
+                else:
+                    value = sums[name] / max(num_images, 1)
+                self.metric_results[name] = value
+                self._update_best_metric_result(dataset_name, name, value, current_iter)
+            self._log_validation_metric_values(current_iter, dataset_name, tb_logger)
+
+    @staticmethod
+    def _uses_labels(metric_opt):
+        return getattr(METRIC_REGISTRY.get(metric_opt['type']), 'uses_labels', False)
+
+    def _save_path(self, name, dataset_name, current_iter):
+        name = osp.splitext(osp.basename(name))[0]
+        if self.opt['is_train']:
+            return osp.join(self.opt['path']['visualization'], name, f'{name}_{current_iter}.png')
+        suffix = self.opt['val'].get('suffix') or self.opt['name']
+        return osp.join(self.opt['path']['visualization'], dataset_name, f'{name}_{suffix}.png')
+
+    def predict(self, lq):
+        """Convenience for scripts: lq (N, C, h, w) -> (sr (N, C, H, W), logits (N, K) or None), no gradient."""
+        self.lq = lq.to(self.device)
+        self.test()
+        return self.output, self.logits
+
