@@ -9,7 +9,6 @@ available offline, and a random-backbone LPIPS would not mean anything.
 """
 import argparse
 import json
-import os.path as osp
 import time
 from copy import deepcopy
 

@@ -18,8 +18,10 @@ def demo_root(tmp_path_factory):
 
 
 def run_module(args, cwd, env_extra=None, timeout=600):
-    """Run ``python -m <args>`` in a subprocess; returns CompletedProcess (stdout+stderr merged in .stdout)."""
-    env = dict(os.environ)
+    """Run ``python -m <args>`` in a subprocess; returns CompletedProcess (stdout+stderr merged in .stdout).
+    One torch thread unless env_extra says otherwise: the test networks are tiny, and it keeps the runs fast when
+    the machine is busy."""
+    env = dict(os.environ, OMP_NUM_THREADS='1')
     env.update(env_extra or {})
     proc = subprocess.run([sys.executable, '-m', *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
@@ -89,3 +91,13 @@ def assert_exact_resume(opt, tmp_path, run, total_iter):
         for key in a:
             for name, tensor in a[key].items():
                 assert torch.equal(tensor, b[key][name]), f'{os.path.basename(path)} {key}.{name} differs'
+
+
+def assert_train_fails_in_one_line(opt, tmp_path, run, *expected):
+    """mtsr-train on ``opt`` must exit 2 with a one-line message containing every ``expected`` text."""
+    proc = run(['mtsr_plugins.train', '-opt', write_options(opt, tmp_path / 'bad.yml')], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stdout
+    for text in expected:
+        assert text in proc.stdout, proc.stdout[-3000:]
+    return proc

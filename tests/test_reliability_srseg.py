@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_exact_resume, load_options, point_datasets_at, write_options
+from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at, write_options
 
-ENV = {'OMP_NUM_THREADS': '1'}
 
 
 def tiny_options(demo_root, name='srseg_tiny'):
@@ -21,9 +20,6 @@ def tiny_options(demo_root, name='srseg_tiny'):
     opt['val'].update(val_freq=6, save_img=False)
     return opt
 
-
-def _with_env(run):
-    return lambda args, cwd, env_extra=None, timeout=600: run(args, cwd, dict(ENV, **(env_extra or {})), timeout)
 
 
 def _write_set(root, n=2, hr=16, scale=4, label_value=1):
@@ -106,16 +102,13 @@ def test_nonfinite_guard_sees_the_pixel_and_seg_losses(tmp_path):
 def test_train_cli_reports_bad_stage_order_in_one_line(demo_root, tmp_path, run_python_module):
     opt = tiny_options(demo_root, 'srseg_bad_stages')
     opt['train']['stage_iters'] = [4, 2]
-    proc = run_python_module(['mtsr_plugins.train', '-opt', write_options(opt, tmp_path / 'bad.yml')], cwd=tmp_path,
-                             env_extra=ENV)
-    assert proc.returncode == 2, proc.stdout[-3000:]
-    assert 'train.stage_iters' in proc.stdout and 'Traceback' not in proc.stdout
+    assert_train_fails_in_one_line(opt, tmp_path, run_python_module, 'train.stage_iters')
 
 
 @pytest.mark.slow
 def test_resume_inside_stage_2_repeats_the_straight_run(demo_root, tmp_path, run_python_module):
     # 6 iterations: the stop after 3 falls inside stage 2 (3..4), the end is in stage 3 (G/D steps)
-    assert_exact_resume(tiny_options(demo_root), tmp_path, _with_env(run_python_module), total_iter=6)
+    assert_exact_resume(tiny_options(demo_root), tmp_path, run_python_module, total_iter=6)
 
 
 @pytest.mark.slow

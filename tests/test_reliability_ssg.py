@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from conftest import assert_exact_resume, load_options, point_datasets_at, write_options
+from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at, write_options
 
-ENV = {'OMP_NUM_THREADS': '1'}
 
 
 def tiny_options(demo_root, work, name='ssg_tiny'):
@@ -31,9 +30,6 @@ def tiny_options(demo_root, work, name='ssg_tiny'):
     opt['val'].update(val_freq=6, save_img=False)
     return opt
 
-
-def _with_env(run):
-    return lambda args, cwd, env_extra=None, timeout=600: run(args, cwd, dict(ENV, **(env_extra or {})), timeout)
 
 
 def test_kernel_and_noise_pools_that_are_empty_or_malformed_are_named(tmp_path):
@@ -123,16 +119,13 @@ def test_train_cli_reports_an_empty_kernel_pool_in_one_line(demo_root, tmp_path,
     opt = tiny_options(demo_root, tmp_path, 'ssg_bad_pool')
     np.save(tmp_path / 'empty.npy', np.zeros((0, 9, 9), np.float32))
     opt['datasets']['train']['synthetic']['kernel_pool'] = str(tmp_path / 'empty.npy')
-    proc = run_python_module(['mtsr_plugins.train', '-opt', write_options(opt, tmp_path / 'bad.yml')], cwd=tmp_path,
-                             env_extra=ENV)
-    assert proc.returncode == 2, proc.stdout[-3000:]
-    assert 'empty.npy' in proc.stdout and 'Traceback' not in proc.stdout
+    assert_train_fails_in_one_line(opt, tmp_path, run_python_module, 'empty.npy')
 
 
 @pytest.mark.slow
 def test_resume_after_an_odd_step_repeats_the_straight_run(demo_root, tmp_path, run_python_module):
     # the stop after iteration 3 (a real step) resumes on iteration 4 (a synthetic step)
-    assert_exact_resume(tiny_options(demo_root, tmp_path), tmp_path, _with_env(run_python_module), total_iter=6)
+    assert_exact_resume(tiny_options(demo_root, tmp_path), tmp_path, run_python_module, total_iter=6)
 
 
 @pytest.mark.slow

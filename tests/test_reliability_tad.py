@@ -1,9 +1,8 @@
 """TAD reliability: clear start-up errors, exact resume across the quantisation switch, 2-process CPU DDP."""
 import pytest
 
-from conftest import assert_exact_resume, load_options, point_datasets_at, write_options
+from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at, write_options
 
-ENV = {'OMP_NUM_THREADS': '1'}
 
 
 def tiny_options(demo_root, name='tad_tiny'):
@@ -19,9 +18,6 @@ def tiny_options(demo_root, name='tad_tiny'):
     opt['val'].update(val_freq=6)
     return opt
 
-
-def _with_env(run):
-    return lambda args, cwd, env_extra=None, timeout=600: run(args, cwd, dict(ENV, **(env_extra or {})), timeout)
 
 
 def test_dataset_names_corrupt_and_too_small_images(tmp_path):
@@ -83,16 +79,13 @@ def test_nonfinite_guard_sees_both_losses(tmp_path):
 def test_train_cli_reports_a_negative_epsilon_in_one_line(demo_root, tmp_path, run_python_module):
     opt = tiny_options(demo_root, 'tad_bad_eps')
     opt['train']['latent_opt']['epsilon'] = -1
-    proc = run_python_module(['mtsr_plugins.train', '-opt', write_options(opt, tmp_path / 'bad.yml')], cwd=tmp_path,
-                             env_extra=ENV)
-    assert proc.returncode == 2, proc.stdout[-3000:]
-    assert 'train.latent_opt.epsilon' in proc.stdout and 'Traceback' not in proc.stdout
+    assert_train_fails_in_one_line(opt, tmp_path, run_python_module, 'train.latent_opt.epsilon')
 
 
 @pytest.mark.slow
 def test_resume_repeats_the_straight_run(demo_root, tmp_path, run_python_module):
     # stop after 3 = the first quantised iteration; the scheduler steps at 5
-    assert_exact_resume(tiny_options(demo_root), tmp_path, _with_env(run_python_module), total_iter=6)
+    assert_exact_resume(tiny_options(demo_root), tmp_path, run_python_module, total_iter=6)
 
 
 @pytest.mark.slow
