@@ -13,11 +13,11 @@ the paper's Fig. 2 and the authors' Keras code (see shared/design/METHODS.md):
 The classifier is the paper's ResNet-18 variant (:class:`DigitResNet`) on the LR-resolution shared features.
 ``mode='sequential'`` is the paper's baseline instead: SR first, then the classifier on the SR image.
 """
-import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from basicsr.utils.registry import ARCH_REGISTRY
+from mtsr_plugins.options_check import OptionError
 
 
 def conv_bn_prelu(in_ch, out_ch, kernel_size):
@@ -78,7 +78,7 @@ class SR2Net(nn.Module):
     Args:
         sr_branch (str): 'fsrcnn' or 'wdsr'.
         num_in_ch (int): 1 (MNIST) or 3 (SVHN); the SR image has the same number of channels.
-        scale (int): 2 or 4.
+        scale (int): 2 or 4. Bad options raise OptionError naming the key.
         num_classes (int): number of classes (10 digits).
         num_shared (int): shared layers. FSRCNN: convs counted from the first (1..6, paper: 1).
             WDSR: residual blocks after the head conv (1..num_block-1, paper: 1 or 4).
@@ -96,13 +96,17 @@ class SR2Net(nn.Module):
                  with_classifier=True, d=56, s=12, m=4, num_feat=32, num_block=16, cls_hidden=1000):
         super().__init__()
         if sr_branch not in ('fsrcnn', 'wdsr'):
-            raise ValueError(f"network_g.sr_branch must be 'fsrcnn' or 'wdsr', got {sr_branch!r}")
+            raise OptionError(f"network_g.sr_branch must be 'fsrcnn' or 'wdsr', got {sr_branch!r}")
         if mode not in ('parallel', 'sequential'):
-            raise ValueError(f"network_g.mode must be 'parallel' or 'sequential', got {mode!r}")
+            raise OptionError(f"network_g.mode must be 'parallel' or 'sequential', got {mode!r}")
         if num_in_ch not in (1, 3):
-            raise ValueError(f'network_g.num_in_ch must be 1 or 3, got {num_in_ch}')
-        if scale not in (2, 3, 4):
-            raise ValueError(f'network_g.scale must be 2 or 4 (3 also works), got {scale}')
+            raise OptionError(f'network_g.num_in_ch must be 1 (MNIST) or 3 (SVHN), got {num_in_ch!r}')
+        if scale not in (2, 4):
+            raise OptionError(f'network_g.scale must be 2 or 4 (the paper\'s factors), got {scale!r}')
+        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
+            raise OptionError(f'network_g.num_classes must be an integer >= 2, got {num_classes!r}')
+        if not isinstance(num_shared, int) or isinstance(num_shared, bool):
+            raise OptionError(f'network_g.num_shared must be an integer, got {num_shared!r}')
         self.sr_branch, self.mode, self.scale = sr_branch, mode, scale
 
         if sr_branch == 'fsrcnn':
@@ -110,14 +114,16 @@ class SR2Net(nn.Module):
             layers += [conv_bn_prelu(s, s, 3) for _ in range(m)]
             layers += [conv_bn_prelu(s, d, 1)]
             if not 1 <= num_shared <= len(layers) - 1:
-                raise ValueError(f'network_g.num_shared for fsrcnn must be in 1..{len(layers) - 1}, got {num_shared}')
+                raise OptionError(f'network_g.num_shared for fsrcnn (m={m}) must be in 1..{len(layers) - 1}, got '
+                                  f'{num_shared}')
             self.shared = nn.Sequential(*layers[:num_shared])
             self.sr_body = nn.Sequential(*layers[num_shared:])
             self.upsample = subpixel(d, num_in_ch, scale)
             shared_ch = d if num_shared == 1 else s
         else:
             if not 1 <= num_shared <= num_block - 1:
-                raise ValueError(f'network_g.num_shared for wdsr must be in 1..{num_block - 1}, got {num_shared}')
+                raise OptionError(f'network_g.num_shared for wdsr (num_block={num_block}) must be in 1..{num_block - 1}, '
+                                  f'got {num_shared}')
             self.head = nn.Conv2d(num_in_ch, num_feat, 3, padding=1)
             self.shared = nn.Sequential(*[PreActBlock(num_feat) for _ in range(num_shared)])
             self.sr_body = nn.Sequential(*[PreActBlock(num_feat) for _ in range(num_block - num_shared)])

