@@ -182,6 +182,17 @@ def parse_and_check_options(root_path, is_train=True):
     return opt, args
 
 
+def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=False, sampler=None, seed=None):
+    """BasicSR's ``build_dataloader``; the training loader gets its own ``torch.Generator``. Each new iterator of a
+    DataLoader draws a seed, from the global torch generator unless the loader has one: a resumed run makes one
+    more iterator than an uninterrupted one, which would put every later global torch draw out of step."""
+    from basicsr.data import build_dataloader
+    loader = build_dataloader(dataset, dataset_opt, num_gpu=num_gpu, dist=dist, sampler=sampler, seed=seed)
+    if dataset_opt.get('phase') == 'train' and getattr(loader, 'generator', None) is None:
+        loader.generator = torch.Generator().manual_seed(int(seed or 0))
+    return loader
+
+
 def build_guarded_model(opt):
     """BasicSR's ``build_model`` plus the non-finite loss guard for training runs."""
     from basicsr.models import build_model
@@ -200,6 +211,7 @@ def patch_basicsr():
     basicsr.train.parse_options = parse_and_check_options
     basicsr.train.EnlargedSampler = ResumableSampler
     basicsr.train.build_model = build_guarded_model
+    basicsr.train.build_dataloader = build_dataloader_with_own_generator
     basicsr.test.parse_options = parse_and_check_options
     basicsr.utils.options.init_dist = init_dist
     basicsr.models.base_model.torch = _TorchWithAtomicSave()

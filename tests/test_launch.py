@@ -33,3 +33,16 @@ def test_resume_state_is_found_by_auto_resume(tmp_path):
     assert opt['path']['resume_state'] == str(states / '100.state')
     assert launch.find_resume_state_path({'auto_resume': True, 'root_path': str(tmp_path), 'name': 'y',
                                           'path': {}}) is None
+
+
+def test_training_loader_iterators_leave_the_global_torch_generator_alone():
+    dataset = torch.utils.data.TensorDataset(torch.arange(8.))
+    opt = {'phase': 'train', 'num_worker_per_gpu': 0, 'batch_size_per_gpu': 2}
+    loader = launch.build_dataloader_with_own_generator(dataset, opt, num_gpu=0, seed=5)
+    before = torch.get_rng_state()
+    iter(loader)
+    iter(loader)
+    assert torch.equal(torch.get_rng_state(), before)
+    plain = torch.utils.data.DataLoader(dataset, batch_size=2)
+    iter(plain)  # the case it guards against: a loader without its own generator draws from the global one
+    assert not torch.equal(torch.get_rng_state(), before)
