@@ -18,8 +18,10 @@
   found by a dataset's checks) ends the command with exit code 2 and one line naming the key or file, not a traceback.
 * Under DDP, validation runs the unwrapped networks (it runs on rank 0 alone).
 
-The patches replace module-level functions of ``basicsr.train`` / ``basicsr.utils.options`` that BasicSR's
-pipelines look up at call time; BasicSR's own code is otherwise run unchanged.
+The patches replace module-level names of ``basicsr.train`` / ``basicsr.test`` / ``basicsr.utils.options`` /
+``basicsr.models.base_model`` that BasicSR's pipelines look up at call time, and wrap four ``BaseModel`` methods
+(calling the original inside); BasicSR's own code is otherwise run unchanged. Only these two commands patch:
+``import mtsr_plugins`` alone changes nothing in BasicSR.
 """
 import os
 import sys
@@ -89,7 +91,6 @@ def _resume_training_with_rng(original):
         if 'rng_states' in resume_state:  # last, after the model's own set-up has drawn its random numbers
             restore_rng_states(resume_state['rng_states'])
 
-    resume_training.mtsr_patched = True
     return resume_training
 
 
@@ -98,7 +99,6 @@ def _load_network_checked(original):
         check_checkpoint(self.get_bare_model(net), load_path, strict, param_key)
         return original(self, net, load_path, strict, param_key)
 
-    load_network.mtsr_patched = True
     return load_network
 
 
@@ -118,7 +118,6 @@ def _validation_on_bare_networks(original):
             for name, net in wrapped.items():
                 setattr(self, name, net)
 
-    validation.mtsr_patched = True
     return validation
 
 
@@ -130,7 +129,6 @@ def _model_to_device_cpu_aware(original):
                 net.to(self.device), find_unused_parameters=self.opt.get('find_unused_parameters', False))
         return original(self, net)
 
-    model_to_device.mtsr_patched = True
     return model_to_device
 
 
@@ -202,6 +200,15 @@ def build_guarded_model(opt):
     return model
 
 
+# BaseModel methods that every BasicSR model (and every model of this package) inherits, and their wrappers.
+BASE_MODEL_WRAPPERS = {
+    'model_to_device': _model_to_device_cpu_aware,
+    'resume_training': _resume_training_with_rng,
+    'validation': _validation_on_bare_networks,
+    'load_network': _load_network_checked,
+}
+
+
 def patch_basicsr():
     import basicsr.models.base_model
     import basicsr.test
@@ -216,14 +223,12 @@ def patch_basicsr():
     basicsr.utils.options.init_dist = init_dist
     basicsr.models.base_model.torch = _TorchWithAtomicSave()
     base = basicsr.models.base_model.BaseModel
-    if not getattr(base.model_to_device, 'mtsr_patched', False):
-        base.model_to_device = _model_to_device_cpu_aware(base.model_to_device)
-    if not getattr(base.resume_training, 'mtsr_patched', False):
-        base.resume_training = _resume_training_with_rng(base.resume_training)
-    if not getattr(base.validation, 'mtsr_patched', False):
-        base.validation = _validation_on_bare_networks(base.validation)
-    if not getattr(base.load_network, 'mtsr_patched', False):
-        base.load_network = _load_network_checked(base.load_network)
+    for method_name, wrap in BASE_MODEL_WRAPPERS.items():
+        method = getattr(base, method_name)
+        if not getattr(method, 'mtsr_patched', False):  # wrap once, however often this is called
+            wrapped = wrap(method)
+            wrapped.mtsr_patched = True
+            setattr(base, method_name, wrapped)
 
 
 def _run(pipeline, command):
