@@ -3,8 +3,9 @@
 * ``root_path`` is the current directory, so ``experiments/``, ``results/`` and ``tb_logger/`` are written where the
   user runs the command (``python -m basicsr.train`` puts them inside site-packages).
 * Resume works without CUDA: BasicSR's ``load_resume_state`` maps the state onto ``torch.cuda.current_device()``.
-* ``--launcher pytorch`` without CUDA uses the gloo backend and CPU DistributedDataParallel (BasicSR's ``init_dist``
-  hard-codes NCCL and ``torch.cuda.set_device``; its ``model_to_device`` passes a CUDA device id).
+* ``--launcher pytorch`` follows the option file's ``num_gpu``: 0 means gloo and CPU DistributedDataParallel even
+  where a GPU exists, otherwise NCCL with one GPU a process (BasicSR's ``init_dist`` hard-codes NCCL and
+  ``torch.cuda.set_device``; its ``model_to_device`` passes a CUDA device id).
 * Checkpoints and training states are written to a temporary file and renamed into place, so a crash mid-write
   leaves the previous file usable (BasicSR's ``BaseModel`` writes in place).
 * Training states also hold the random-number-generator states (:mod:`mtsr_plugins.utils.rng_state`), restored on
@@ -71,12 +72,42 @@ def load_resume_state(opt):
     return resume_state
 
 
+def requested_num_gpu(argv=None):
+    """``num_gpu`` of the option file named by ``-opt`` in ``argv`` (after ``--force_yml num_gpu=...``), or None.
+
+    BasicSR starts the process group (``init_dist(launcher)``) before it hands the options on, so the launcher reads
+    this one key itself to pick the backend and device from the options rather than from what hardware exists."""
+    import argparse
+    import yaml
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('-opt')
+    parser.add_argument('--force_yml', nargs='+', default=[])
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    num_gpu = None
+    if args.opt and osp.isfile(args.opt):
+        with open(args.opt) as f:
+            opt = yaml.safe_load(f)
+        num_gpu = opt.get('num_gpu') if isinstance(opt, dict) else None
+    for entry in args.force_yml:
+        key, _, value = entry.partition('=')
+        if key.strip() == 'num_gpu':
+            num_gpu = yaml.safe_load(value)
+    return num_gpu
+
+
+def uses_gpu(num_gpu, cuda_available):
+    """Whether a run with option ``num_gpu`` (0, N or 'auto') trains on GPUs: 0 is CPU even where CUDA exists."""
+    if num_gpu == 'auto' or num_gpu is None:
+        return cuda_available
+    return int(num_gpu) != 0
+
+
 def init_dist(launcher, backend=None, **kwargs):
-    """Drop-in for ``basicsr.utils.dist_util.init_dist``: NCCL on GPUs, gloo on CPU."""
+    """Drop-in for ``basicsr.utils.dist_util.init_dist``: NCCL on GPUs, gloo on CPU, as ``num_gpu`` says."""
     if launcher != 'pytorch':
         from basicsr.utils.dist_util import init_dist as basicsr_init_dist
         return basicsr_init_dist(launcher, backend=backend or 'nccl', **kwargs)
-    if torch.cuda.is_available():
+    if uses_gpu(requested_num_gpu(), torch.cuda.is_available()):
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', os.environ['RANK'])) % torch.cuda.device_count())
         backend = backend or 'nccl'
     else:
@@ -123,7 +154,7 @@ def _validation_on_bare_networks(original):
 
 def _model_to_device_cpu_aware(original):
     def model_to_device(self, net):
-        if self.opt.get('dist') and not torch.cuda.is_available():
+        if self.opt.get('dist') and self.device.type == 'cpu':  # num_gpu: 0, whatever hardware exists
             from torch.nn.parallel import DistributedDataParallel
             return DistributedDataParallel(
                 net.to(self.device), find_unused_parameters=self.opt.get('find_unused_parameters', False))
