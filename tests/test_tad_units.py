@@ -149,15 +149,17 @@ def test_dataset_crops_and_guidance(demo_root):
     from mtsr_plugins.data.tad_image_dataset import TADImageDataset
     ds = TADImageDataset(_ds_opt(demo_root))
     item = ds[0]
-    assert item['gt'].shape == (3, 48, 48) and item['lq'].shape == (3, 24, 24)
+    assert item['gt'].shape == (3, 48, 48) and 'lq' not in item  # the model makes the guidance on its device
+    item = TADImageDataset(_ds_opt(demo_root, guidance_in_dataset=True))[0]
+    assert item['lq'].shape == (3, 24, 24)
     assert torch.allclose(item['lq'], make_guidance(item['gt'], 2))
-    val = TADImageDataset(_ds_opt(demo_root, phase='val', scale=4))[0]
+    val = TADImageDataset(_ds_opt(demo_root, phase='val', scale=4, guidance_in_dataset=True))[0]
     assert val['gt'].shape == (3, 96, 96) and val['lq'].shape == (3, 24, 24)
-    color = TADImageDataset(_ds_opt(demo_root, task='color', scale=1))[0]
+    color = TADImageDataset(_ds_opt(demo_root, task='color', scale=1, guidance_in_dataset=True))[0]
     assert color['gt'].shape == (3, 48, 48) and color['lq'].shape == (1, 48, 48)
     with pytest.raises(ValueError, match='multiple'):
         TADImageDataset(_ds_opt(demo_root, scale=4, gt_size=50))
-    with pytest.raises(FileNotFoundError, match='dataroot_gt'):
+    with pytest.raises(ValueError, match='datasets.t.dataroot_gt'):
         TADImageDataset(_ds_opt(demo_root, dataroot_gt=os.path.join(demo_root, 'nope')))
 
 

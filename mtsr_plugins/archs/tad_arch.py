@@ -29,8 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from basicsr.utils.color_util import rgb2ycbcr_pt
-from basicsr.utils.matlab_functions import imresize
 from basicsr.utils.registry import ARCH_REGISTRY
+
+from mtsr_plugins.data.batched_degradations import imresize_batch
 
 VARIANT_BLOCKS = {'aetad_very_small': 1, 'aetad_small': 2, 'aetad': 3, 'aetad_skip2': 3, 'aetad_large': 4}
 GUIDANCE_RESIZES = ('matlab_bicubic', 'bicubic', 'bilinear', 'area')
@@ -75,7 +76,7 @@ def make_guidance(hr, scale, task='sr', resize='matlab_bicubic', round_8bit=True
             if scale == 1:
                 g = x.clone()
             elif resize == 'matlab_bicubic':
-                g = torch.stack([imresize(img, 1 / scale) for img in x.cpu()]).to(x.device)
+                g = imresize_batch(x, 1 / scale)  # on x's device, whole batch at once
             elif resize == 'area':
                 g = F.avg_pool2d(x, scale)
             else:

@@ -1,33 +1,30 @@
-"""HR-only image dataset for TAD: the guidance (plain LR or Y channel) is computed on the fly.
+"""HR-only image dataset for TAD: the model makes the guidance (plain LR or Y channel) from the HR crop.
 
 Checks: at construction the options, the folder and the headers of the first few images; in ``__getitem__`` an
 unreadable or too small image is an error naming the file (see :mod:`mtsr_plugins.utils.input_checks`).
 """
-import os
 import random
 
 from torch.utils import data as data
 
-from basicsr.data.transforms import augment
-from basicsr.utils import FileClient, img2tensor, scandir
+from basicsr.data.transforms import augment, mod_crop
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
+from mtsr_plugins.data.image_source import ImageReader, image_paths, to_tensor
 from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import DataError, check_headers, read_image
-
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+from mtsr_plugins.utils.input_checks import DataError
 
 
 @DATASET_REGISTRY.register()
 class TADImageDataset(data.Dataset):
     """A folder of HR images (DIV2K layout: ``DIV2K_train_HR/0001.png``); no LR folder is needed.
 
-    Each item: ``gt`` (3, H, W) RGB in [0, 1]; ``lq`` = the guidance made by
-    :func:`mtsr_plugins.archs.tad_arch.make_guidance` from ``gt`` (the same function ``TADNet`` and ``TADModel``
-    use): (3, H/scale, W/scale) for task 'sr' (default resize: BasicSR's MATLAB-style bicubic ``imresize`` with
-    antialiasing, rounded to 8 bit) or (1, H, W), the Y channel of YCbCr (BT.601, BasicSR's ``rgb2ycbcr_pt``), for
-    task 'color'; ``gt_path`` and ``lq_path`` (both the HR file, so BasicSR's tooling can name outputs).
+    Each item: ``gt`` (3, H, W) RGB in [0, 1]; ``gt_path`` and ``lq_path`` (both the HR file, so BasicSR's tooling
+    can name outputs). No ``lq``: ``TADModel.feed_data`` makes the guidance for the whole batch on the model's device
+    with :func:`mtsr_plugins.archs.tad_arch.make_guidance` ((3, H/scale, W/scale) for task 'sr', default BasicSR's
+    MATLAB-style bicubic with antialiasing rounded to 8 bit; (1, H, W), the Y channel, for task 'color'). With
+    ``guidance_in_dataset: true`` the item also carries that ``lq`` (for models that expect it from the data).
 
     Options (``opt``):
         dataroot_gt (str): folder of HR images (searched recursively).
@@ -38,7 +35,8 @@ class TADImageDataset(data.Dataset):
             cropped at the bottom/right to a multiple of ``scale``.
         gt_size (int): training patch size, a multiple of ``scale`` (96 in the report).
         use_hflip, use_rot (bool): random flips / 90-degree rotations (train only, default true).
-        io_backend (dict): BasicSR file client, ``type: disk``.
+        io_backend (dict): BasicSR file client: ``type: disk`` (folders, also pre-cropped sub-image folders) or
+            ``type: lmdb`` (``dataroot_gt`` a ``.lmdb`` made by ``basicsr.utils.lmdb_util``).
     """
 
     def __init__(self, opt):
@@ -63,35 +61,27 @@ class TADImageDataset(data.Dataset):
             if self.gt_size <= 0 or self.gt_size % self.scale:
                 raise OptionError(f'TADImageDataset: gt_size {self.gt_size} must be a positive multiple of scale '
                                   f'{self.scale}')
-        root = opt['dataroot_gt']
-        if not os.path.isdir(root):
-            raise FileNotFoundError(f'TADImageDataset: dataroot_gt {root!r} is not a folder')
-        self.paths = sorted(os.path.join(root, p) for p in scandir(root, recursive=True)
-                            if p.lower().endswith(IMG_EXTENSIONS))
-        if not self.paths:
-            raise FileNotFoundError(f'TADImageDataset: no images ({", ".join(IMG_EXTENSIONS)}) in {root!r}')
-        check_headers(self.paths, f"datasets.{opt.get('name')}.dataroot_gt")
-        self.file_client = None
-        self.io_backend_opt = dict(opt['io_backend'])  # a copy: FileClient set-up pops 'type'
+        self.paths = image_paths(opt, 'dataroot_gt')
+        self.read = ImageReader(opt['io_backend'])
+        self.guidance_in_dataset = bool(opt.get('guidance_in_dataset', False))
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, index):
-        if self.file_client is None:
-            self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         path = self.paths[index]
-        img = read_image(self.file_client, path, 'gt')  # HWC BGR [0, 1]; names the file when unreadable
+        img = self.read(path, 'gt')  # HWC BGR uint8; names the file when unreadable
         h, w = img.shape[:2]
         if self.is_train:
             if h < self.gt_size or w < self.gt_size:
                 raise DataError(f'TADImageDataset: {path} is {h}x{w}, smaller than gt_size {self.gt_size}')
             top = random.randint(0, h - self.gt_size)
             left = random.randint(0, w - self.gt_size)
-            img = img[top:top + self.gt_size, left:left + self.gt_size]
-            img = augment(img, self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
+            img = augment(img[top:top + self.gt_size, left:left + self.gt_size],
+                          self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
         else:
-            img = img[:h - h % self.scale, :w - w % self.scale]
-        gt = img2tensor(img, bgr2rgb=True, float32=True)
-        lq = make_guidance(gt, self.scale, self.task, self.resize)
-        return {'gt': gt, 'lq': lq, 'gt_path': path, 'lq_path': path}
+            img = mod_crop(img, self.scale)
+        item = {'gt': to_tensor(img), 'gt_path': path, 'lq_path': path}
+        if self.guidance_in_dataset:
+            item['lq'] = make_guidance(item['gt'], self.scale, self.task, self.resize)
+        return item

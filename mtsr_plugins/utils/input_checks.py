@@ -30,14 +30,15 @@ def decode_image(content, path, flag=cv2.IMREAD_UNCHANGED):
     return img
 
 
-def read_image(file_client, path, key='gt'):
-    """HxWx3 float32 BGR in [0, 1] (BasicSR's ``imfrombytes(float32=True)``), :class:`DataError` naming the file."""
+def read_image(file_client, path, key='gt', float32=True):
+    """HxWx3 BGR: float32 in [0, 1] (BasicSR's ``imfrombytes(float32=True)``) or, with ``float32=False``, the decoded
+    uint8 (convert after cropping); :class:`DataError` naming the file."""
     try:
         content = file_client.get(path, key)
-    except OSError as err:
+    except (OSError, KeyError, TypeError) as err:  # lmdb: a missing key comes back as None (TypeError downstream)
         raise DataError(f"image file '{path}' cannot be read: {err}") from None
     img = decode_image(content, path, cv2.IMREAD_COLOR)
-    return img.astype(np.float32) / 255.
+    return img.astype(np.float32) / 255. if float32 else img
 
 
 def image_size(path):
