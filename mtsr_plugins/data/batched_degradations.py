@@ -73,3 +73,10 @@ def degrade_batch(hr, kernels, scale, noise=None, downsample='direct', clip=True
     if noise is not None:
         out = out + noise.to(out.device, out.dtype)
     return out.clamp(0, 1) if clip else out
+
+
+def lq_from_draws(batch, gt, scale):
+    """The LR batch of a ``DegradedPairDataset(degrade_in_model=True)`` batch: its HR ``gt`` (B, C, H, W) on the
+    model's device, degraded with the batch's ``kernel`` (B, k, k), ``noise`` (B, C, H/s, W/s) and ``downsample``."""
+    downsample = batch['downsample'][0] if isinstance(batch['downsample'], (list, tuple)) else batch['downsample']
+    return degrade_batch(gt, batch['kernel'].to(gt.device), scale, batch['noise'].to(gt.device), downsample)

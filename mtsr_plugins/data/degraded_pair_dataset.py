@@ -3,19 +3,35 @@
 LR = (HR * k_i)↓s + n_j (paper eqs. 5-6), made on the fly so that every epoch sees new kernel / noise draws.
 Training draws come from a generator seeded from numpy's global random state, which BasicSR seeds (``manual_seed``)
 and the launcher saves in training states: runs repeat, and a resumed run draws what an uninterrupted one would.
-"""
-import os
 
+With ``degrade_in_model: true`` the item carries the draws (``kernel``, ``noise``) instead of ``lq``, and the model
+degrades the whole batch on its device (:func:`mtsr_plugins.data.batched_degradations.degrade_batch`, the same
+numbers): the blur of full-size HR crops is the costly part, and a GPU does it for a batch in a fraction of the time.
+"""
 import numpy as np
-from basicsr.data.data_util import paths_from_folder
+import torch
 from basicsr.data.transforms import augment
-from basicsr.utils import FileClient, img2tensor
+from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from mtsr_plugins.data.degradation_pool import degrade, gaussian_kernel, load_kernel_pool, load_noise_pool
+from mtsr_plugins.data.degradation_pool import (degrade, fit_noise, gaussian_kernel, load_kernel_pool,
+                                                load_noise_pool)
+from mtsr_plugins.data.image_source import ImageReader, image_paths, to_tensor
 from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import DataError, check_crop_size, check_headers, read_image
+from mtsr_plugins.utils.input_checks import DataError, check_crop_size
+
+
+def _same_size_kernels(kernels):
+    """Zero-pad kernels (centred) to the largest size so that a batch of them stacks; the blur is unchanged."""
+    size = max(k.shape[0] for k in kernels)
+    padded = []
+    for k in kernels:
+        pad = size - k.shape[0]
+        if pad % 2:
+            raise OptionError(f'kernel_pool: kernels of sizes {k.shape[0]} and {size} cannot be centred in one size')
+        padded.append(np.pad(k, pad // 2))
+    return padded
 
 
 @DATASET_REGISTRY.register()
@@ -29,10 +45,12 @@ class DegradedPairDataset(data.Dataset):
         noise_pool: .npy (N, h, w, C) of mean-free noise patches; ~ = Gaussian noise of std ``noise_sigma`` (in
             0..255 grey levels, default 0 = none).
         downsample: 'direct' (default, eq. 1) or 'bicubic'. gt_size: train HR crop (multiple of scale; ~ = whole).
-        use_hflip / use_rot: train augmentation of the HR image before degradation. io_backend.
+        use_hflip / use_rot: train augmentation of the HR image before degradation. io_backend: disk (folders,
+        pre-cropped sub-image folders too) or lmdb. degrade_in_model (bool, default false): see the module doc.
     Outside the train phase the draws are seeded by the index, so validation pairs are the same every time.
 
-    Item: lq (3, H/s, W/s), gt (3, H, W) RGB in [0, 1], lq_path = gt_path = the HR file.
+    Item: lq (3, H/s, W/s), gt (3, H, W) RGB in [0, 1], lq_path = gt_path = the HR file; with ``degrade_in_model``
+    no lq but kernel (k, k) float32, noise (3, H/s, W/s) float32 (zeros when there is none) and downsample (str).
     """
 
     def __init__(self, opt):
@@ -41,13 +59,9 @@ class DegradedPairDataset(data.Dataset):
         for key in ('dataroot_gt', 'scale'):
             if opt.get(key) is None:
                 raise OptionError(f"DegradedPairDataset '{opt.get('name')}': option '{key}' is required")
-        if not os.path.isdir(opt['dataroot_gt']):
-            raise FileNotFoundError(f"DegradedPairDataset: dataroot_gt '{opt['dataroot_gt']}' is not a folder")
         self.scale = int(opt['scale'])
-        self.paths = sorted(paths_from_folder(opt['dataroot_gt']))
-        if not self.paths:
-            raise FileNotFoundError(f"DegradedPairDataset: no image in dataroot_gt '{opt['dataroot_gt']}'")
-        check_headers(self.paths, f"DegradedPairDataset '{opt.get('name')}': dataroot_gt")
+        self.paths = image_paths(opt, 'dataroot_gt')
+        self.read = ImageReader(opt.get('io_backend'))
         if opt.get('kernel_pool'):
             self.kernels = load_kernel_pool(opt['kernel_pool'])
         else:
@@ -56,6 +70,9 @@ class DegradedPairDataset(data.Dataset):
                 raise OptionError(f'DegradedPairDataset: blur_size must be a positive integer and blur_sigma > 0, '
                                   f'got {size!r} and {sigma!r}')
             self.kernels = [gaussian_kernel(size, sigma)]
+        self.degrade_in_model = bool(opt.get('degrade_in_model', False))
+        if self.degrade_in_model:
+            self.kernels = _same_size_kernels(self.kernels)
         self.noises = load_noise_pool(opt['noise_pool']) if opt.get('noise_pool') else None
         self.noise_sigma = float(opt.get('noise_sigma') or 0) / 255.
         if not self.noise_sigma >= 0:
@@ -65,19 +82,15 @@ class DegradedPairDataset(data.Dataset):
         if self.downsample not in ('direct', 'bicubic'):
             raise OptionError(f"DegradedPairDataset: downsample must be 'direct' or 'bicubic', got {self.downsample!r}")
         check_crop_size(opt.get('gt_size'), self.scale, f"DegradedPairDataset '{opt.get('name')}': gt_size")
-        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
-        self.file_client = None
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, index):
-        if self.file_client is None:
-            self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         train = self.opt.get('phase') == 'train'
         rng = np.random.default_rng(np.random.randint(2**31) if train else index)
         path = self.paths[index]
-        gt = read_image(self.file_client, path, 'gt')
+        gt = self.read(path, 'gt')  # uint8 BGR
         s = self.scale
         gt_size = self.opt.get('gt_size') if train else None
         if gt_size:
@@ -89,9 +102,29 @@ class DegradedPairDataset(data.Dataset):
         else:
             gt = gt[:gt.shape[0] - gt.shape[0] % s, :gt.shape[1] - gt.shape[1] % s]  # mod-crop
         if train:
-            gt = augment(gt, self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
+            gt = augment(np.ascontiguousarray(gt), self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
         kernel = self.kernels[rng.integers(len(self.kernels))]
         noise = self.noises[rng.integers(len(self.noises))] if self.noises is not None else self.noise_sigma or None
-        lq = degrade(gt, kernel, s, noise=noise, downsample=self.downsample, rng=rng)
-        return {'lq': img2tensor(lq, bgr2rgb=True, float32=True), 'gt': img2tensor(gt, bgr2rgb=True, float32=True),
-                'lq_path': path, 'gt_path': path}
+        item = {'gt': to_tensor(gt), 'lq_path': path, 'gt_path': path}
+        if self.degrade_in_model:
+            lr_shape = (gt.shape[0] // s, gt.shape[1] // s, gt.shape[2])
+            item.update(kernel=torch.from_numpy(kernel), noise=to_tensor_float(self._draw_noise(noise, lr_shape, rng)),
+                        downsample=self.downsample)
+        else:
+            lq = degrade(gt.astype(np.float32) / 255., kernel, s, noise=noise, downsample=self.downsample, rng=rng)
+            item['lq'] = img2tensor(lq, bgr2rgb=True, float32=True)
+        return item
+
+    @staticmethod
+    def _draw_noise(noise, lr_shape, rng):
+        """The LR-size noise that :func:`degrade` would add, drawn the same way (HxWxC, BGR like the image)."""
+        if noise is None:
+            return np.zeros(lr_shape, np.float32)
+        if isinstance(noise, float):
+            return rng.normal(0, noise, lr_shape).astype(np.float32)
+        return fit_noise(noise, lr_shape[0], lr_shape[1], rng)
+
+
+def to_tensor_float(arr):
+    """HxWxC float32 BGR -> (C, H, W) RGB tensor (noise follows the image's channel flip)."""
+    return torch.from_numpy(np.ascontiguousarray(arr[..., ::-1].transpose(2, 0, 1)))

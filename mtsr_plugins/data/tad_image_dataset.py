@@ -62,7 +62,7 @@ class TADImageDataset(data.Dataset):
                 raise OptionError(f'TADImageDataset: gt_size {self.gt_size} must be a positive multiple of scale '
                                   f'{self.scale}')
         self.paths = image_paths(opt, 'dataroot_gt')
-        self.read = ImageReader(opt['io_backend'])
+        self.read = ImageReader(opt.get('io_backend'))
         self.guidance_in_dataset = bool(opt.get('guidance_in_dataset', False))
 
     def __len__(self):

@@ -31,6 +31,7 @@ from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from mtsr_plugins.data.batched_degradations import lq_from_draws
 from mtsr_plugins.metrics.segmentation_metric import confusion_matrix, miou_from_confusion
 from mtsr_plugins.options_check import OptionError
 from mtsr_plugins.utils.input_checks import check_label_ids
@@ -111,6 +112,8 @@ class SSGRWSRModel(SRModel):
                 delattr(self, name)  # no stale tensors from an earlier batch
             if name in data:
                 setattr(self, name, data[name].to(self.device))
+        if 'kernel' in data and 'lq' not in data:  # DegradedPairDataset(degrade_in_model): degrade on the device
+            self.lq = lq_from_draws(data, self.gt, self.opt['scale'])
         if hasattr(self, 'label') and hasattr(self, 'net_s'):
             self._check_label_ids(data)
 

@@ -42,3 +42,30 @@ def test_degrade_batch_matches_the_numpy_pool_degradation(downsample, device):
     out = degrade_batch(torch.from_numpy(hr).permute(0, 3, 1, 2).to(device), torch.from_numpy(kernels), 4,
                         noise=torch.from_numpy(noise).permute(0, 3, 1, 2), downsample=downsample)
     assert np.abs(out.permute(0, 2, 3, 1).cpu().numpy() - expected).max() < 1e-5
+
+
+def test_degraded_pair_dataset_draws_degrade_in_the_model_to_the_dataset_pairs(tmp_path):
+    """The same seed gives the same LR whether the dataset degrades or hands its draws to the model."""
+    import random
+
+    import cv2
+
+    from mtsr_plugins.data.batched_degradations import lq_from_draws
+    from mtsr_plugins.data.degraded_pair_dataset import DegradedPairDataset
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f'{i}.png'), rng.integers(0, 256, (40, 48, 3), dtype=np.uint8))
+    kernels = tmp_path / 'k.npy'
+    np.save(kernels, random_anisotropic_gaussian_kernels(4, size=9, scale=2, seed=0))
+    opt = dict(name='syn', dataroot_gt=str(tmp_path), scale=2, kernel_pool=str(kernels), noise_sigma=5,
+               gt_size=16, phase='train')
+    np.random.seed(3), random.seed(3)  # BasicSR's augment draws from random
+    in_dataset = [DegradedPairDataset(dict(opt))[i] for i in range(2)]
+    np.random.seed(3), random.seed(3)
+    draws = [DegradedPairDataset(dict(opt, degrade_in_model=True))[i] for i in range(2)]
+    batch = torch.utils.data.default_collate(draws)
+    lq = lq_from_draws(batch, batch['gt'], 2)
+    assert 'lq' not in draws[0] and lq.shape == (2, 3, 8, 8)
+    for i in range(2):
+        assert torch.equal(draws[i]['gt'], in_dataset[i]['gt'])
+        assert (lq[i] - in_dataset[i]['lq']).abs().max() < 1e-5
