@@ -34,6 +34,7 @@ import torch.distributed as dist
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
 from mtsr_plugins.checkpoint_check import check_checkpoint, load_safely
 from mtsr_plugins.options_check import OptionError, check_options
+from mtsr_plugins.utils.mixed_precision import configure_precision
 from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
 from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
@@ -109,11 +110,12 @@ def init_dist(launcher, backend=None, **kwargs):
         return basicsr_init_dist(launcher, backend=backend or 'nccl', **kwargs)
     if uses_gpu(requested_num_gpu(), torch.cuda.is_available()):
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', os.environ['RANK'])) % torch.cuda.device_count())
-        backend = backend or 'nccl'
+        backend, device = backend or 'nccl', f'cuda:{torch.cuda.current_device()}'
     else:
-        backend = 'gloo'
+        backend, device = 'gloo', 'cpu'
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, **kwargs)
+    print(f"Distributed: backend {backend}, rank {os.environ.get('RANK')} on {device}", flush=True)
 
 
 def _resume_training_with_rng(original):
@@ -223,9 +225,10 @@ def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=Fa
 
 
 def build_guarded_model(opt):
-    """BasicSR's ``build_model`` plus the non-finite loss guard for training runs."""
+    """BasicSR's ``build_model`` plus ``train.amp`` / ``channels_last`` / ``deterministic``
+    (:mod:`mtsr_plugins.utils.mixed_precision`) and the non-finite loss guard for training runs."""
     from basicsr.models import build_model
-    model = build_model(opt)
+    model = configure_precision(build_model(opt), opt)
     if opt.get('is_train'):
         guard_model(model, (opt.get('train') or {}).get('nonfinite_loss', 'raise'))
     return model

@@ -37,5 +37,6 @@ def test_two_process_cpu_training(tmp_path, demo_root, network_g):
     proc = torchrun_train(write_options(opt, tmp_path / 'ddp.yml'), tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert 'World size (gpu number): 2' in proc.stdout
+    assert 'Distributed: backend gloo, rank 0 on cpu' in proc.stdout  # num_gpu: 0, even where CUDA exists
     assert '# psnr:' in proc.stdout
     assert (tmp_path / 'experiments' / 'ddp_cpu' / 'models' / 'net_g_4.pth').is_file()
