@@ -103,7 +103,8 @@ class OFRNet(nn.Module):
         self.features = nn.Sequential(nn.Conv2d(2 * num_ch + 2, num_feat, 3, 1, 1, bias=False),
                                       nn.LeakyReLU(0.1, inplace=True), *[ResUnit(num_feat) for _ in range(num_units)])
         self.to_flow = nn.Conv2d(num_feat, 2, 3, 1, 1, bias=False)
-        self.sr_head = nn.Sequential(*[ResUnit(num_feat) for _ in range(num_units)], _upsampler(num_feat, scale, up_feat),
+        self.sr_head = nn.Sequential(*[ResUnit(num_feat) for _ in range(num_units)],
+                                     _upsampler(num_feat, scale, up_feat),
                                      nn.Conv2d(up_feat, 2, 3, 1, 1, bias=False))
 
     def forward(self, nbr, ctr):

@@ -45,7 +45,8 @@ class TADVideoModel(TADModel):
         self.step, self.lr_source = tv.get('step'), tv.get('lr_source', 'tad')
         self.bicubic_resize = tv.get('bicubic_resize', 'matlab_bicubic')
         if self.step not in (2, 3):
-            raise OptionError(f'TADVideoModel: tad_video.step must be 2 (TAD on frames) or 3 (SOF-VSR), got {self.step!r}')
+            raise OptionError(f'TADVideoModel: tad_video.step must be 2 (TAD on frames) or 3 (SOF-VSR), '
+                              f'got {self.step!r}')
         if self.lr_source not in LR_SOURCES:
             raise OptionError(f'TADVideoModel: tad_video.lr_source must be one of {LR_SOURCES}, got {self.lr_source!r}')
         self.net_tad = None
