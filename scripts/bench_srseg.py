@@ -79,7 +79,7 @@ def train_opt(args, model_type, tmp):
 
 
 def build(args, model_type, tmp):
-    from mtsr_plugins.models.srseg_model import _random_init_vgg
+    from mtsr_plugins.losses.perceptual import _random_init_vgg
     torch.manual_seed(0)
     with _random_init_vgg():  # SRGANModel's own PerceptualLoss would download: random VGG for timing
         return build_model(train_opt(args, model_type, tmp))
