@@ -27,7 +27,7 @@ def test_tad_demo_train_then_test(tmp_path, demo_root, run_python_module):
                              env_extra={'OMP_NUM_THREADS': '1'})
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert 'l_latent' in proc.stdout
-    logged_metric(proc.stdout, 'psnr_slr', 5, 80)
+    logged_metric(proc.stdout, 'psnr_slr', 0, 100)
     assert os.path.isfile(tmp_path / 'experiments' / 'tad_demo_x2' / 'models' / 'net_g_latest.pth')
     proc = run_python_module(['mtsr_plugins.test', '-opt', test_opt], cwd=str(tmp_path),
                              env_extra={'OMP_NUM_THREADS': '1'})
