@@ -101,5 +101,5 @@ def test_two_process_cpu_ddp_with_and_without_the_encoder(demo_root, tmp_path):
     proc = torchrun_train(write_options(opt, tmp_path / 'ddp.yml'), tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert 'World size (gpu number): 2' in proc.stdout
-    logged_metric(proc.stdout, 'psnr_slr', 0, 100)
+    logged_metric(proc.stdout, 'psnr_slr', 0)  # inf when SLR = guidance (no_tad)
     assert (tmp_path / 'experiments' / 'tad_ddp_no_tad' / 'models' / 'net_g_2.pth').is_file()
