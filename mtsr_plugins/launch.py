@@ -139,17 +139,11 @@ def _validation_on_bare_networks(original):
     """BasicSR validates on rank 0 alone; a forward through a DDP wrapper there waits for the other ranks (buffer
     broadcast of BatchNorm statistics) and hangs or fails. Validation runs the unwrapped networks instead."""
     def validation(self, *args, **kwargs):
+        from mtsr_plugins.models.base_model import bare_networks
         if not self.opt.get('dist'):
             return original(self, *args, **kwargs)
-        wrapped = {name: net for name, net in vars(self).items()
-                   if name.startswith('net_') and hasattr(net, 'module') and isinstance(net, torch.nn.Module)}
-        for name, net in wrapped.items():
-            setattr(self, name, net.module)
-        try:
+        with bare_networks(self):
             return original(self, *args, **kwargs)
-        finally:
-            for name, net in wrapped.items():
-                setattr(self, name, net)
 
     return validation
 

@@ -9,7 +9,6 @@
 """
 import argparse
 import tempfile
-import time
 from copy import deepcopy
 
 import torch
@@ -17,26 +16,9 @@ import torch
 import mtsr_plugins  # noqa: F401
 from basicsr.models import build_model
 from mtsr_plugins.archs.srseg_arch import SRSEGNet
+from mtsr_plugins.utils.timing import time_call
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
-
-
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-
-
-def timed(fn, device, warmup, repeat):
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]  # median
 
 
 def bench_inference(args, device, dtype):
@@ -49,8 +31,8 @@ def bench_inference(args, device, dtype):
     with torch.no_grad():
         t_plain, t_full = [], []
         for _ in range(args.rounds):  # interleaved rounds: load changes on a shared machine hit both alike
-            t_plain.append(timed(lambda: plain(x), device, args.warmup, args.repeat))
-            t_full.append(timed(lambda: full(x), device, args.warmup, args.repeat))
+            t_plain.append(time_call(lambda: plain(x), args.repeat, args.warmup, device))
+            t_full.append(time_call(lambda: full(x), args.repeat, args.warmup, device))
     return min(t_full), min(t_plain)
 
 
@@ -79,7 +61,7 @@ def train_opt(args, model_type, tmp):
 
 
 def build(args, model_type, tmp):
-    from mtsr_plugins.models.srseg_model import _random_init_vgg
+    from mtsr_plugins.losses.perceptual import _random_init_vgg
     torch.manual_seed(0)
     with _random_init_vgg():  # SRGANModel's own PerceptualLoss would download: random VGG for timing
         return build_model(train_opt(args, model_type, tmp))
@@ -102,7 +84,7 @@ def bench_training(args, device):
         times = {name: [] for name in models}
         for _ in range(args.rounds):
             for name in models:
-                times[name].append(timed(lambda: run(name), device, args.warmup, args.repeat))
+                times[name].append(time_call(lambda: run(name), args.repeat, args.warmup, device))
     return min(times['SRSEGModel']), min(times['SRGANModel'])
 
 

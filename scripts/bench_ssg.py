@@ -9,29 +9,10 @@ Weights do not change the times, so the nets are randomly initialised; LPIPS use
 option file says so.
 """
 import argparse
-import os
-import statistics
-import sys
-import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def timed(fn, repeat, device):
-    """Median seconds of fn() over ``repeat`` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from mtsr_plugins.utils.timing import time_call
 
 
 def main(argv=None):
@@ -73,10 +54,10 @@ def main(argv=None):
         with torch.no_grad():
             peer(model.lq)
 
-    t_sr = timed(model.test, args.repeat, device)
-    t_peer = timed(peer_forward, args.repeat, device)
-    t_odd = timed(lambda: model.optimize_parameters(1), args.repeat, device)
-    t_even = timed(lambda: model.optimize_parameters(2), args.repeat, device)
+    t_sr = time_call(model.test, args.repeat, 1, device)
+    t_peer = time_call(peer_forward, args.repeat, 1, device)
+    t_odd = time_call(lambda: model.optimize_parameters(1), args.repeat, 1, device)
+    t_even = time_call(lambda: model.optimize_parameters(2), args.repeat, 1, device)
     dev = torch.cuda.get_device_name() if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
     print(f'device: {dev}; batch {b}, LR {s}x{s}, x{scale}; median of {args.repeat}')
     print(f'inference SSG-RWSR SR: {t_sr * 1e3:.1f} ms   RRDBNet alone: {t_peer * 1e3:.1f} ms   '

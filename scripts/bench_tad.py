@@ -6,21 +6,11 @@ same TAD decoder. The ratio tells what the learned encoder costs on top.
     OMP_NUM_THREADS=1 python scripts/bench_tad.py --size 256 --scale 2
 """
 import argparse
-import time
 
 import torch
 
 from mtsr_plugins.archs.tad_arch import TADNet, make_guidance
-
-
-def timeit(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2]
+from mtsr_plugins.utils.timing import time_call
 
 
 @torch.no_grad()
@@ -43,11 +33,11 @@ def main(argv=None):
     for variant in args.variants.split(','):
         net = TADNet(scale=args.scale, variant=variant).eval()
         slr = net.encode(hr, quantize=True)
-        t_tad = timeit(lambda: net.decode(net.encode(hr, quantize=True)), args.repeats)
-        t_peer = timeit(lambda: net.decode(make_guidance(hr, args.scale)), args.repeats)
-        t_enc = timeit(lambda: net.encode(hr, quantize=True), args.repeats)
-        t_dec = timeit(lambda: net.decode(slr), args.repeats)
-        t_bic = timeit(lambda: make_guidance(hr, args.scale), args.repeats)
+        t_tad = time_call(lambda: net.decode(net.encode(hr, quantize=True)), args.repeats, 1)
+        t_peer = time_call(lambda: net.decode(make_guidance(hr, args.scale)), args.repeats, 1)
+        t_enc = time_call(lambda: net.encode(hr, quantize=True), args.repeats, 1)
+        t_dec = time_call(lambda: net.decode(slr), args.repeats, 1)
+        t_bic = time_call(lambda: make_guidance(hr, args.scale), args.repeats, 1)
         params = sum(p.numel() for p in net.parameters())
         print(f'{variant:18s} {params:>10d} {1e3 * t_tad:11.1f} {1e3 * t_peer:15.1f} {t_tad / t_peer:6.2f} '
               f'{1e3 * t_enc:7.1f} {1e3 * t_dec:7.1f} {1e3 * t_bic:10.1f}', flush=True)

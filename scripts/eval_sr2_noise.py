@@ -26,6 +26,7 @@ import mtsr_plugins  # noqa: F401  (registers SR2Net, DigitSRDataset, metrics)
 from basicsr.archs import build_network
 from basicsr.metrics import calculate_psnr, calculate_ssim
 from basicsr.utils import tensor2img
+from mtsr_plugins.checkpoint_check import load_safely
 from mtsr_plugins.data.digit_sr_dataset import DigitSRDataset
 
 DEFAULT_SIGMA2 = [0.0, 1e-5, 3.2e-5, 1e-4, 3.2e-4, 1e-3]
@@ -45,7 +46,7 @@ def load_model(spec):
     if not os.path.isfile(weights):
         raise FileNotFoundError(f'weights of model {label!r} not found: {weights!r} (train {opt_path} first)')
     net = build_network(dict(opt['network_g']))
-    state = torch.load(weights, map_location='cpu')
+    state = load_safely(weights)
     net.load_state_dict(state.get('params', state))
     return label, net.eval()
 

@@ -10,14 +10,12 @@ defaults mu 0.1, gamma 0.3, phi 0.5). Kept patches have their mean subtracted an
 import argparse
 import glob
 import os
-import sys
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mtsr_plugins.data.degradation_pool import extract_noise_patches  # noqa: E402
+from mtsr_plugins.data.degradation_pool import extract_noise_patches
 
 
 def main(argv=None):

@@ -10,13 +10,11 @@ Kernels of different sizes are zero-padded to the largest (centred); each sums t
 import argparse
 import glob
 import os
-import sys
 
 import numpy as np
 from tqdm import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mtsr_plugins.data.degradation_pool import load_kernel_file, random_anisotropic_gaussian_kernels  # noqa: E402
+from mtsr_plugins.data.degradation_pool import load_kernel_file, random_anisotropic_gaussian_kernels
 
 
 def pad_to(kernel, size):

@@ -11,14 +11,12 @@ ignore). The noise is seeded per image (--seed + index), so the data set is repr
 import argparse
 import glob
 import os
-import sys
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mtsr_plugins.data.degradation_pool import degrade, gaussian_kernel  # noqa: E402
+from mtsr_plugins.data.degradation_pool import degrade, gaussian_kernel
 
 # Cityscapes labelId -> trainId (cityscapesScripts' labels.py); every other id -> 255.
 LABEL_TO_TRAIN = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12,

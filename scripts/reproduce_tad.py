@@ -5,31 +5,30 @@ the 6 held-out demo tiles. Each run trains the same TADNet variant with Adam (4e
 L = 10 * L1(HR, SHR) + 1 * eps-ball L1(guidance, SLR), SLR rounded to 8 bit in the last 20 % (straight-through).
 Writes docs/tad_repro.csv (PSNR of SHR, PSNR of SLR vs guidance, bicubic rows), docs/tad_perturb.{csv,png}
 (x4, eps 0/1/10/50 and bicubic under noise on SLR) and docs/tad_repro_curves.png.
-Checkpoints (with loss curve and wall time) go to experiments/tad_repro/.
+Each run is an mtsr-train run of TADModel in --exp_dir (experiments/tad_repro/experiments/<run>/; its options in
+<run>.yml, loss curve and wall time in <run>.json).
 
     python scripts/reproduce_tad.py --iters 1500      # add --reuse to re-evaluate finished runs
 """
 import argparse
 import csv
+import json
 import os
+import re
+import subprocess
 import sys
 import time
 
+import cv2
 import numpy as np
 import torch
-
-from basicsr.losses.basic_loss import L1Loss
-from basicsr.metrics.psnr_ssim import calculate_psnr
-from basicsr.utils import tensor2img
+import yaml
 
 from basicsr.utils.matlab_functions import imresize
 
-from mtsr_plugins.archs.tad_arch import TADNet
-from mtsr_plugins.archs.tad_arch import make_guidance
-from mtsr_plugins.losses.epsilon_ball_loss import EpsilonBallL1Loss
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eval_tad_perturb import DEFAULT_SIGMAS, load_hr_images, perturb_psnr, write_outputs  # noqa: E402
+from mtsr_plugins.archs.tad_arch import TADNet, make_guidance
+from mtsr_plugins.checkpoint_check import load_safely
+from mtsr_plugins.utils.evaluation import DEFAULT_SIGMAS, load_hr_images, mean_psnr, perturb_psnr, write_perturb_outputs
 
 TRAIN_PHOTOS = ['astronaut', 'coffee', 'rocket']
 
@@ -47,100 +46,96 @@ def crop_to(img, m):
     return img[..., :h - h % m, :w - w % m]
 
 
-def random_batch(images, batch, size, gen):
-    out = []
-    for _ in range(batch):
-        img = images[int(torch.randint(len(images), (1,), generator=gen))]
-        h, w = img.shape[-2:]
-        t = int(torch.randint(h - size + 1, (1,), generator=gen))
-        l_ = int(torch.randint(w - size + 1, (1,), generator=gen))
-        p = img[:, t:t + size, l_:l_ + size]
-        if torch.rand(1, generator=gen) < .5:
-            p = p.flip(-1)
-        p = torch.rot90(p, int(torch.randint(4, (1,), generator=gen)), (-2, -1))
-        out.append(p)
-    return torch.stack(out)
+def write_train_photos(folder):
+    """The training photos as PNG files, for TADImageDataset (random crops, flips, rotations)."""
+    os.makedirs(folder, exist_ok=True)
+    for name in TRAIN_PHOTOS:
+        img = (photo(name).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        cv2.imwrite(os.path.join(folder, f'{name}.png'), img[..., ::-1])
+    return folder
 
 
-def train_run(scale, eps, no_tad, args, tag):
-    """Train one model (or reload it with --reuse). Returns (net, loss curve, wall s, fraction of its. gate open)."""
-    torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
+def run_options(scale, eps, no_tad, args, tag, train_dir):
+    """The BasicSR option dict of one run: TADModel, Adam 4e-4 (x0.25 at 80 %), 10 L1 + 1 eps-ball L1, SLR rounded
+    to 8 bit in the last 20 %."""
+    milestone = int(.8 * args.iters)
+    return {
+        'name': tag, 'model_type': 'TADModel', 'scale': scale, 'num_gpu': 1 if args.device == 'cuda' else 0,
+        'manual_seed': args.seed,
+        'tad': {'no_tad': no_tad, 'quantize_from_iter': milestone + 1},
+        'datasets': {'train': {
+            'name': 'tad_repro_photos', 'type': 'TADImageDataset', 'dataroot_gt': train_dir,
+            'io_backend': {'type': 'disk'},
+            'gt_size': args.patch, 'use_hflip': True, 'use_rot': True, 'num_worker_per_gpu': 0,
+            'batch_size_per_gpu': args.batch, 'dataset_enlarge_ratio': 1000}},
+        'network_g': {'type': 'TADNet', 'scale': scale, 'variant': args.variant},
+        'path': {'pretrain_network_g': None, 'resume_state': None},
+        'train': {'ema_decay': 0, 'total_iter': args.iters, 'warmup_iter': -1,
+                  'optim_g': {'type': 'Adam', 'lr': 4e-4, 'betas': [0.9, 0.999], 'eps': 1e-8},
+                  'scheduler': {'type': 'MultiStepLR', 'milestones': [milestone], 'gamma': 0.25},
+                  'pixel_opt': {'type': 'L1Loss', 'loss_weight': 10.0},
+                  'latent_opt': {'type': 'EpsilonBallL1Loss', 'loss_weight': 1.0, 'epsilon': eps}},
+        'logger': {'print_freq': 1, 'save_checkpoint_freq': args.iters, 'use_tb_logger': False},
+    }
+
+
+def train_run(scale, eps, no_tad, args, tag, train_dir):
+    """Train one model with mtsr-train (TADModel), or reload it with --reuse.
+    Returns (net, loss curve, wall s, fraction of iterations with the latent loss on)."""
+    weights = os.path.join(args.exp_dir, 'experiments', tag, 'models', 'net_g_latest.pth')
+    summary_path = os.path.join(args.exp_dir, f'{tag}.json')
+    summary = None
+    if args.reuse and os.path.isfile(summary_path) and os.path.isfile(weights):
+        with open(summary_path) as f:
+            summary = json.load(f)
+        if summary['iters'] != args.iters:
+            summary = None
+        else:
+            print(f'[{tag}] reused {weights}', flush=True)
+    if summary is None:
+        opt_path = os.path.join(args.exp_dir, f'{tag}.yml')
+        with open(opt_path, 'w') as f:
+            yaml.safe_dump(run_options(scale, eps, no_tad, args, tag, train_dir), f, sort_keys=False)
+        start, lines = time.time(), []
+        with subprocess.Popen([sys.executable, '-m', 'mtsr_plugins.train', '-opt', os.path.abspath(opt_path)],
+                              cwd=args.exp_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+            for line in proc.stdout:
+                lines.append(line)
+                it = re.search(r'\biter:\s*([0-9,]+),', line)
+                if it and int(it.group(1).replace(',', '')) % args.log_every == 0:
+                    print(f'[{tag}] {line.strip()}', flush=True)
+        wall = time.time() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"[{tag}] mtsr-train failed:\n{''.join(lines[-40:])}")
+        # BasicSR logs every iteration (print_freq 1): the losses, and eps_ratio for the latent loss gate
+        logs = [dict(re.findall(r'(l_pix|l_latent|eps_ratio): ([-+.0-9e]+)', line))
+                for line in lines if 'l_pix' in line]
+        curve = [float(d['l_pix']) + float(d.get('l_latent', 0)) for d in logs]
+        gate = [float(d['eps_ratio']) >= eps and float(d['eps_ratio']) > 0 for d in logs if 'eps_ratio' in d]
+        summary = {'iters': args.iters, 'curve': curve, 'wall_s': wall,
+                   'gate_open': float(np.mean(gate)) if gate else float('nan')}
+        with open(summary_path, 'w') as f:
+            json.dump(summary, f)
+        print(f'[{tag}] {args.iters} iters in {wall:.0f} s, last loss {np.mean(curve[-20:]):.4f}, '
+              f'latent loss on in {100 * summary["gate_open"]:.0f} % of its.', flush=True)
     net = TADNet(scale=scale, variant=args.variant)
-    path = os.path.join(args.exp_dir, f'{tag}.pth')
-    if args.reuse and os.path.isfile(path):
-        ckpt = torch.load(path, map_location='cpu')
-        if ckpt.get('iters') == args.iters:
-            net.load_state_dict(ckpt['params'])
-            print(f'[{tag}] reused {path}', flush=True)
-            return net.eval(), ckpt['curve'], ckpt['wall_s'], ckpt['gate_open']
-    opt = torch.optim.Adam(net.parameters(), lr=4e-4, betas=(0.9, 0.999), eps=1e-8)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(.8 * args.iters)], 0.25)
-    cri_pix, cri_lat = L1Loss(loss_weight=10.), EpsilonBallL1Loss(loss_weight=1., epsilon=eps)
-    images = [photo(n) for n in TRAIN_PHOTOS]
-    curve, gate = [], []
-    t0 = time.time()
-    for it in range(1, args.iters + 1):
-        hr = random_batch(images, args.batch, args.patch, gen)
-        guidance = net.make_guidance(hr)
-        slr, shr = net(hr, guidance=guidance, no_tad=no_tad, quantize=it > .8 * args.iters, return_slr=True)
-        loss = cri_pix(shr, hr)
-        if not no_tad:
-            loss = loss + cri_lat(slr, guidance)
-            gate.append(cri_lat.last_ratio >= eps and cri_lat.last_ratio > 0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        curve.append(loss.item())
-        if it % args.log_every == 0:
-            ratio = f', ratio {cri_lat.last_ratio:.2f} %' if not no_tad else ''
-            print(f'[{tag}] it {it}/{args.iters} loss {np.mean(curve[-args.log_every:]):.4f}{ratio} '
-                  f'({time.time() - t0:.0f} s)', flush=True)
-    wall = time.time() - t0
-    gate_open = float(np.mean(gate)) if gate else float('nan')
-    print(f'[{tag}] {args.iters} iters in {wall:.0f} s, last loss {np.mean(curve[-20:]):.4f}, '
-          f'latent loss on in {100 * gate_open:.0f} % of its.', flush=True)
-    torch.save({'params': net.state_dict(), 'iters': args.iters, 'curve': curve, 'wall_s': wall,
-                'gate_open': gate_open}, path)
-    return net.eval(), curve, wall, gate_open
+    net.load_state_dict(load_safely(weights)['params'])
+    return net.eval(), summary['curve'], summary['wall_s'], summary['gate_open']
 
 
-def bicubic_psnr(images, scale):
-    """Mean PSNR (dB) of MATLAB-bicubic upsampling of the 8-bit guidance (the plain-LR, no-network baseline)."""
-    vals = []
-    for hr in images:
-        lr = make_guidance(hr, scale)[0]
-        up = imresize(lr, scale).clamp(0, 1).unsqueeze(0)
-        vals.append(calculate_psnr(tensor2img([up]), tensor2img([hr]), crop_border=scale))
-    return float(np.mean(vals))
+def bicubic_perturb_psnr(images, sigmas, seed=0, scale=4):
+    """PSNR (dB) per sigma of MATLAB-bicubic upsampling of the (noisy) 8-bit guidance: the no-network baseline."""
+    return perturb_psnr(lambda hr: make_guidance(hr, scale), lambda lr: imresize(lr[0], scale).clamp(0, 1)[None],
+                        images, sigmas, scale, seed)
 
 
 @torch.no_grad()
 def evaluate(net, images, no_tad):
-    shr_psnr, slr_psnr = [], []
-    for hr in images:
-        guidance = net.make_guidance(hr)
-        slr, shr = net(hr, guidance=guidance, no_tad=no_tad, quantize=True, return_slr=True)
-        shr_psnr.append(calculate_psnr(tensor2img([shr]), tensor2img([hr]), crop_border=net.scale))
-        slr_psnr.append(calculate_psnr(tensor2img([slr]), tensor2img([guidance]), crop_border=0))
-    return float(np.mean(shr_psnr)), float(np.mean(slr_psnr))
-
-
-@torch.no_grad()
-def bicubic_perturb_psnr(images, sigmas, seed=0, scale=4):
-    """Like eval_tad_perturb.perturb_psnr, for bicubic upsampling of the noisy 8-bit guidance (no network)."""
-    out = []
-    for sigma in sigmas:
-        gen = torch.Generator().manual_seed(seed)
-        vals = []
-        for hr in images:
-            lr = make_guidance(hr, scale)
-            noisy = (lr + sigma * torch.randn(lr.shape, generator=gen)).clamp(0, 1)
-            up = imresize(noisy[0], scale).clamp(0, 1).unsqueeze(0)
-            vals.append(calculate_psnr(tensor2img([up]), tensor2img([hr]), crop_border=scale))
-        out.append(float(np.mean(vals)))
-    return out
+    """Mean PSNR (dB) of SHR against HR and of the 8-bit SLR against the guidance."""
+    outs = [(net(hr, guidance=net.make_guidance(hr), no_tad=no_tad, quantize=True, return_slr=True), hr)
+            for hr in images]
+    return (mean_psnr([(shr, hr) for (_, shr), hr in outs], net.scale),
+            mean_psnr([(slr, net.make_guidance(hr)) for (slr, _), hr in outs]))
 
 
 def main(argv=None):
@@ -156,10 +151,12 @@ def main(argv=None):
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--log_every', type=int, default=100)
     ap.add_argument('--reuse', action='store_true',
-                    help='reload experiments/tad_repro/<run>.pth when it was trained with the same --iters')
+                    help='reload the runs under --exp_dir that were trained with the same --iters')
+    ap.add_argument('--device', default='cpu', choices=['cpu', 'cuda'], help='where mtsr-train runs')
     args = ap.parse_args(argv)
     os.makedirs(args.exp_dir, exist_ok=True)
     os.makedirs(args.out_dir, exist_ok=True)
+    train_dir = write_train_photos(os.path.abspath(os.path.join(args.exp_dir, 'train_HR')))
 
     runs = [(2, 1., False, 'x2_tad_eps1'), (2, 1., True, 'x2_no_tad'), (4, 1., True, 'x4_no_tad')]
     runs += [(4, float(e), False, f'x4_tad_eps{e}') for e in args.eps.split(',')]
@@ -172,12 +169,12 @@ def main(argv=None):
         return imgs
 
     for scale in (2, 4):
-        rows.append(dict(run=f'x{scale}_bicubic', scale=scale, no_tad=True, eps='', psnr_shr=round(
-            bicubic_psnr(test_images(scale), scale), 3), psnr_slr_vs_guidance=float('inf'), iters=0, wall_s=0,
-            gate_open=''))
+        bicubic = bicubic_perturb_psnr(test_images(scale), [0.0], scale=scale)[0]
+        rows.append(dict(run=f'x{scale}_bicubic', scale=scale, no_tad=True, eps='', psnr_shr=round(bicubic, 3),
+                         psnr_slr_vs_guidance=float('inf'), iters=0, wall_s=0, gate_open=''))
         print(rows[-1], flush=True)
     for scale, eps, no_tad, tag in runs:
-        net, curves[tag], wall, gate_open = train_run(scale, eps, no_tad, args, tag)
+        net, curves[tag], wall, gate_open = train_run(scale, eps, no_tad, args, tag, train_dir)
         nets[tag] = (net, no_tad)
         shr, slr = evaluate(net, test_images(scale), no_tad)
         rows.append(dict(run=tag, scale=scale, no_tad=no_tad, eps=eps, psnr_shr=round(shr, 3),
@@ -190,16 +187,15 @@ def main(argv=None):
             writer.writerows(rows)
 
     # Robustness (figure 15): x4 models, noise on the stored SLR.
-    test4 = [crop_to(photo('chelsea'), 4).unsqueeze(0)]
-    if os.path.isdir(args.demo_val):
-        test4 += load_hr_images(args.demo_val, 4)
+    test4 = test_images(4)
     results = {}
     results['bicubic (plain LR)'] = bicubic_perturb_psnr(test4, DEFAULT_SIGMAS, seed=0)
     for tag, (net, no_tad) in nets.items():
         if tag.startswith('x4'):
             label = 'no_tad (plain LR)' if no_tad else 'eps=' + tag.split('eps')[1]
-            results[label] = perturb_psnr(net, test4, DEFAULT_SIGMAS, seed=0, no_tad=no_tad)
-    drops = write_outputs(results, DEFAULT_SIGMAS, os.path.join(args.out_dir, 'tad_perturb'),
+            results[label] = perturb_psnr(lambda hr: net(hr, no_tad=no_tad, quantize=True, return_slr=True)[0],
+                                          net.decode, test4, DEFAULT_SIGMAS, net.scale, seed=0)
+    drops = write_perturb_outputs(results, DEFAULT_SIGMAS, os.path.join(args.out_dir, 'tad_perturb'),
                           title=f'TAD x4 ({args.variant}, {args.iters} it.): noise on SLR')
     for label, p0, p11, drop in drops:
         print(f'{label}: {p0:.2f} dB -> {p11:.2f} dB at sigma 0.11 ({drop:+.1f} %)', flush=True)

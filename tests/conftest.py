@@ -1,5 +1,6 @@
 """Shared fixtures. Nothing here downloads: the demo data is built from scikit-image's bundled images."""
 import os
+import re
 import subprocess
 import sys
 
@@ -112,3 +113,13 @@ def assert_train_fails_in_one_line(opt, tmp_path, run, *expected):
     for text in expected:
         assert text in proc.stdout, proc.stdout[-3000:]
     return proc
+
+
+def logged_metric(stdout, name, low=float('-inf'), high=float('inf')):
+    """The last value BasicSR's validation logged for metric ``name`` ('# name: 0.1234'); asserts that there is one
+    and that it lies in [low, high] (a NaN never does)."""
+    values = re.findall(rf'# {re.escape(name)}: (\S+?)(?:\s|$)', stdout)
+    assert values, f"no '# {name}:' line in the log"
+    value = float(values[-1])
+    assert low <= value <= high, f'# {name}: {value} is not in [{low}, {high}]'
+    return value

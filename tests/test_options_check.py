@@ -15,7 +15,9 @@ def demo_opt(demo_root):
 
 
 def test_the_demo_options_pass(demo_opt):
-    assert check_options(copy.deepcopy(demo_opt)) is not None
+    opt = copy.deepcopy(demo_opt)
+    check_options(opt)  # raises OptionError on a problem
+    assert opt == demo_opt  # and leaves the options as they were
 
 
 @pytest.mark.parametrize('edit, message', [

@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from conftest import logged_metric
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 pytestmark = [pytest.mark.slow,
@@ -26,14 +28,16 @@ def test_demo_stage1_stage2_test_and_noise_sweep(tmp_path, run_python_module):
                                  env_extra=env)
         assert proc.returncode == 0, proc.stdout[-3000:]
     stage2_log = proc.stdout
-    assert 'stage 2' in stage2_log and '# acc:' in stage2_log and '# ssim:' in stage2_log
+    assert 'stage 2' in stage2_log
+    logged_metric(stage2_log, 'acc', 0, 1)
+    logged_metric(stage2_log, 'ssim', -1, 1)
     ckpt = tmp_path / 'experiments' / 'sr2_demo_mnist5k_x4_stage2' / 'models' / 'net_g_latest.pth'
     assert ckpt.is_file()
 
     proc = run_python_module(['mtsr_plugins.test', '-opt', _opt('test', 'sr2_demo_mnist5k_x4.yml'),
                               '--force_yml', 'datasets:test_noise1e-3:max_images=5'], cwd=tmp_path, env_extra=env)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert '# acc:' in proc.stdout
+    logged_metric(proc.stdout, 'acc', 0, 1)
     pngs = list((tmp_path / 'results').rglob('*.png'))
     assert len(pngs) == 5
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import logged_metric
 from mtsr_plugins.data.degradation_pool import (degrade, extract_noise_patches, noise_patch_mask,
                                                 random_anisotropic_gaussian_kernels)
 from mtsr_plugins.models.ssg_rwsr_model import phase_of
@@ -231,10 +232,12 @@ def test_demo_trains_resumes_and_tests(demo_root, run_python_module, tmp_path):
     # the first iteration after the resume (3) is a real step: its log line has only l_ce (fresh model logs)
     line3 = re.search(r'iter:\s+3,.*', proc.stdout).group(0)
     assert 'l_ce' in line3 and 'l_pix' not in line3, line3
-    assert '# miou' in proc.stdout and '# psnr' in proc.stdout
+    logged_metric(proc.stdout, 'miou', 0, 1)
+    logged_metric(proc.stdout, 'psnr', 0, 100)
     vis = work / 'experiments' / 'ssg_rwsr_demo_x4' / 'visualization'
     assert any(name.endswith('_seg.png') for _, _, files in os.walk(vis) for name in files)
     test_opt = os.path.join(REPO, 'options', 'test', 'ssg_rwsr_demo_x4.yml')
     proc = run_python_module(['mtsr_plugins.test', '-opt', test_opt], cwd=work, env_extra=env)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert '# lpips_randbackbone' in proc.stdout and '# miou' in proc.stdout
+    logged_metric(proc.stdout, 'lpips_randbackbone', 0, 10)
+    logged_metric(proc.stdout, 'miou', 0, 1)

@@ -39,7 +39,9 @@ def test_removed_torchvision_module_is_aliased():
         import torchvision.transforms.functional_tensor as functional_tensor
     except ImportError:  # pragma: no cover
         pytest.fail('torchvision.transforms.functional_tensor is not importable')
-    assert functional_tensor.rgb_to_grayscale is not None
+    import torch
+    img = torch.rand(3, 4, 5)
+    assert torch.equal(functional_tensor.rgb_to_grayscale(img), functional.rgb_to_grayscale(img))  # it works
     if isinstance(getattr(functional_tensor, '__spec__', None) and functional_tensor.__spec__.loader,
                   mtsr_plugins_hook._FunctionalTensorAlias):
         assert functional_tensor.rgb_to_grayscale is functional.rgb_to_grayscale

@@ -1,11 +1,13 @@
 """Classification accuracy as a BasicSR metric (used by SR²'s validation next to PSNR / SSIM).
 
-Functions tagged ``uses_labels = True`` take ``pred``/``label`` instead of BasicSR's ``img``/``img2``; models that
-report classification (SR2Model) route the metric inputs by this tag.
+It takes ``pred``/``label`` instead of BasicSR's ``img``/``img2``; like the segmentation metrics it carries
+``from_confusion``, by which the models recognise label metrics and compute the data-set value.
 """
 import numpy as np
 
 from basicsr.utils.registry import METRIC_REGISTRY
+
+from mtsr_plugins.metrics.segmentation_metric import accuracy_from_confusion
 
 
 @METRIC_REGISTRY.register()
@@ -26,4 +28,4 @@ def calculate_cls_accuracy(pred, label, **kwargs):
     return float((pred == label).mean())
 
 
-calculate_cls_accuracy.uses_labels = True
+calculate_cls_accuracy.from_confusion = accuracy_from_confusion

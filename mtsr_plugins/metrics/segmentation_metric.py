@@ -1,9 +1,9 @@
 """Segmentation metrics in BasicSR's metric registry: pixel accuracy and mean IoU.
 
-BasicSR averages a registered metric over the images of a validation set. Pixel accuracy averages the same way as
-it would pooled when images have equal size; for mIoU the data-set value comes from the summed confusion matrix,
-so models that report a data-set mIoU accumulate :func:`confusion_matrix` and call :func:`miou_from_confusion`.
-The per-image :func:`calculate_miou` averages IoU over the classes present in the prediction or the label.
+The registered functions score one image. A data-set value is not the mean of per-image values: the package's
+models sum :func:`confusion_matrix` over the data set and apply each function's ``from_confusion`` (see
+:mod:`mtsr_plugins.metrics.dataset_metric`). IoU is averaged over the classes present in the prediction or the
+label; absent classes have no defined IoU and are left out.
 """
 import numpy as np
 from basicsr.utils.registry import METRIC_REGISTRY
@@ -37,6 +37,12 @@ def miou_from_confusion(conf):
     return float((intersection[present] / union[present]).mean()) if present.any() else float('nan')
 
 
+def accuracy_from_confusion(conf):
+    """Fraction of the counted pixels (or samples) on the diagonal; NaN for an empty matrix."""
+    conf = np.asarray(conf)
+    return float(np.trace(conf) / conf.sum()) if conf.sum() else float('nan')
+
+
 @METRIC_REGISTRY.register()
 def calculate_pixel_accuracy(pred, label, ignore_index=255, **kwargs):
     """Fraction (0..1) of non-ignored pixels whose predicted class equals the label. pred, label: HxW ints."""
@@ -48,3 +54,8 @@ def calculate_pixel_accuracy(pred, label, ignore_index=255, **kwargs):
 def calculate_miou(pred, label, num_classes, ignore_index=255, **kwargs):
     """Per-image mean intersection over union (0..1). pred, label: HxW ints; ``num_classes`` classes."""
     return miou_from_confusion(confusion_matrix(pred, label, num_classes, ignore_index))
+
+
+# label metrics: a data-set value is computed from the summed confusion matrix (mtsr_plugins.metrics.dataset_metric)
+calculate_pixel_accuracy.from_confusion = accuracy_from_confusion
+calculate_miou.from_confusion = miou_from_confusion

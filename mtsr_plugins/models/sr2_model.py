@@ -20,15 +20,14 @@ are modules (``self.cri_pix``, ``self.cri_cls``), so mtsr-train's non-finite los
 ``self.output`` is the SR image (BasicSR's tooling reads it); ``self.logits`` holds the class scores.
 """
 from collections import OrderedDict
-from os import path as osp
 
 import torch
 from torch import nn
 
-from basicsr.metrics import calculate_metric
-from basicsr.models.sr_model import SRModel
-from basicsr.utils import get_root_logger, imwrite, tensor2img
-from basicsr.utils.registry import METRIC_REGISTRY, MODEL_REGISTRY
+from basicsr.utils import get_root_logger
+from basicsr.utils.registry import MODEL_REGISTRY
+from mtsr_plugins.checkpoint_check import load_safely
+from mtsr_plugins.models.base_model import MTSRModel, bare
 from mtsr_plugins.options_check import OptionError
 from mtsr_plugins.utils.input_checks import DataError
 
@@ -47,8 +46,9 @@ def _train_stage_and_weight(train_opt):
 
 
 @MODEL_REGISTRY.register()
-class SR2Model(SRModel):
+class SR2Model(MTSRModel):
     """Joint SR + classification (SR²). The network must return ``(sr, logits)`` (see SR2Net)."""
+    output_keys = ('output', 'logits')
 
     def __init__(self, opt):
         self._check_options(opt)
@@ -78,15 +78,12 @@ class SR2Model(SRModel):
         self.stage, self.cls_weight = _train_stage_and_weight(train_opt)
         if self.stage == 2:
             self._check_stage1_loaded()
-        if self.stage == 2 and self.cls_weight > 0 and self.bare_net().classifier is None:
+        if self.stage == 2 and self.cls_weight > 0 and bare(self.net_g).classifier is None:
             raise OptionError('train.stage 2 trains the classifier, but network_g.with_classifier is false')
         train_opt.setdefault('pixel_opt', {'type': 'MSELoss', 'loss_weight': 1.0, 'reduction': 'mean'})
         super().init_training_settings()
         self.cri_cls = nn.CrossEntropyLoss().to(self.device)  # a module: the non-finite loss guard hooks it
         get_root_logger().info(f'SR2Model: stage {self.stage}, cls_weight (lambda) {self.cls_weight}')
-
-    def bare_net(self):
-        return self.get_bare_model(self.net_g)
 
     def _check_stage1_loaded(self):
         """Stage 2 must start from stage-1 weights: every SR (non-classifier) weight must be in the file."""
@@ -97,10 +94,10 @@ class SR2Model(SRModel):
             raise OptionError('train.stage 2 needs path.pretrain_network_g = the stage-1 weights (net_g_*.pth); '
                              'set train.allow_stage2_from_scratch: true to train jointly from random init')
         param_key = self.opt['path'].get('param_key_g', 'params')
-        saved = torch.load(load_path, map_location='cpu')
+        saved = load_safely(load_path)
         saved = saved.get(param_key, saved.get('params', saved))
         saved = {k[7:] if k.startswith('module.') else k: v for k, v in saved.items()}
-        state = self.bare_net().state_dict()
+        state = bare(self.net_g).state_dict()
         sr_keys = [k for k in state if not k.startswith('classifier.')]
         missing = [k for k in sr_keys if k not in saved]
         if missing:
@@ -112,7 +109,7 @@ class SR2Model(SRModel):
 
     def setup_optimizers(self):
         """Stage 1 optimises the SR network only; stage 2 all parameters (optim_g, e.g. Adam lr 1e-5 + L2)."""
-        net = self.bare_net()
+        net = bare(self.net_g)
         joint = self.stage == 2 and self.cls_weight > 0
         params = list(net.parameters()) if joint else net.sr_parameters()
         optim_opt = dict(self.opt['train']['optim_g'])
@@ -123,10 +120,6 @@ class SR2Model(SRModel):
     def feed_data(self, data):
         self._check_batch(data)
         super().feed_data(data)
-        if 'label' in data:
-            self.label = data['label'].to(self.device)
-        elif hasattr(self, 'label'):
-            del self.label  # never score a batch against a previous batch's labels
 
     def _check_batch(self, data):
         """Channels, sizes and label ids of a batch against network_g (cheap; a bad batch names its images)."""
@@ -149,7 +142,6 @@ class SR2Model(SRModel):
                                 f'0..{num_classes - 1} (network_g.num_classes {num_classes})')
 
     def optimize_parameters(self, current_iter):
-        self.optimizer_g.zero_grad()
         # stage 2 with cls_weight 0 is the SR-only baseline trained like SR² (same lr, L2, iterations)
         joint = self.stage == 2 and self.cls_weight > 0
         self.output, self.logits = self.net_g(self.lq, with_logits=joint)
@@ -164,73 +156,22 @@ class SR2Model(SRModel):
             l_total = l_total + self.cls_weight * l_ce
             loss_dict['l_ce'] = l_ce
             loss_dict['acc'] = (self.logits.argmax(1) == self.label).float().mean()
-        l_total.backward()
-        self.optimizer_g.step()
+        self.backward_step(l_total, [self.optimizer_g])
         self.log_dict = self.reduce_loss_dict(loss_dict)
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
 
-    def test(self):
-        """Sets self.output (SR, (N, C, H, W)) and self.logits ((N, K) or None) with no gradient."""
-        net = self.net_g_ema if hasattr(self, 'net_g_ema') else self.net_g
-        was_training = net.training
-        net.eval()
-        with torch.no_grad():
-            self.output, self.logits = net(self.lq)
-        net.train(was_training)
+    def forward_test(self, net):
+        """self.output (SR, (N, C, H, W)) and self.logits ((N, K) or None)."""
+        self.output, self.logits = net(self.lq)
 
-    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
-        """Image metrics (psnr, ssim: BasicSR's, on 8-bit images = data range 255) are averaged over images;
-        metrics tagged ``uses_labels`` (calculate_cls_accuracy) are computed over all predictions at once."""
-        dataset_name = dataloader.dataset.opt['name']
-        metrics = self.opt['val'].get('metrics') or {}
-        if metrics:
-            self._initialize_best_metric_results(dataset_name)
-        sums = {name: 0.0 for name in metrics}
-        num_images, preds, labels = 0, [], []
-        for val_data in dataloader:
-            self.feed_data(val_data)
-            self.test()
-            if self.logits is not None and hasattr(self, 'label'):
-                preds.append(self.logits.argmax(1).cpu())
-                labels.append(self.label.cpu())
-            for i in range(self.output.shape[0]):
-                sr_img = tensor2img(self.output[i].detach().cpu())
-                gt_img = tensor2img(self.gt[i].detach().cpu())
-                for name, metric_opt in metrics.items():
-                    if not self._uses_labels(metric_opt):
-                        sums[name] += calculate_metric({'img': sr_img, 'img2': gt_img}, metric_opt)
-                if save_img:
-                    imwrite(sr_img, self._save_path(val_data['lq_path'][i], dataset_name, current_iter))
-                num_images += 1
-        if metrics:
-            self.metric_results = {}
-            for name, metric_opt in metrics.items():
-                if self._uses_labels(metric_opt):
-                    if not preds:
-                        raise OptionError(f'val.metrics.{name} needs class predictions and labels (a network with a '
-                                         "classifier and a dataset that returns 'label')")
-                    value = calculate_metric({'pred': torch.cat(preds), 'label': torch.cat(labels)}, metric_opt)
-                else:
-                    value = sums[name] / max(num_images, 1)
-                self.metric_results[name] = value
-                self._update_best_metric_result(dataset_name, name, value, current_iter)
-            self._log_validation_metric_values(current_iter, dataset_name, tb_logger)
+    def label_spec(self):
+        return self.opt['network_g'].get('num_classes', 10), -1
 
-    @staticmethod
-    def _uses_labels(metric_opt):
-        return getattr(METRIC_REGISTRY.get(metric_opt['type']), 'uses_labels', False)
-
-    def _save_path(self, name, dataset_name, current_iter):
-        name = osp.splitext(osp.basename(name))[0]
-        if self.opt['is_train']:
-            return osp.join(self.opt['path']['visualization'], name, f'{name}_{current_iter}.png')
-        suffix = self.opt['val'].get('suffix') or self.opt['name']
-        return osp.join(self.opt['path']['visualization'], dataset_name, f'{name}_{suffix}.png')
+    def predict_classes(self):
+        """Class ids (N,) of the tested batch (calculate_cls_accuracy is scored over the whole data set)."""
+        return None if self.logits is None else self.logits.argmax(1)
 
     def predict(self, lq):
         """Convenience for scripts: lq (N, C, h, w) -> (sr (N, C, H, W), logits (N, K) or None), no gradient."""
         self.lq = lq.to(self.device)
         self.test()
         return self.output, self.logits
-

@@ -21,24 +21,15 @@ confusion matrix) when it has ``label`` and ``network_s`` is configured; it save
 overlay.
 """
 from collections import OrderedDict
-from os import path as osp
 
-import numpy as np
 import torch
 from basicsr.archs import build_network
-from basicsr.metrics import calculate_metric
-from basicsr.models.sr_model import SRModel
-from basicsr.utils import get_root_logger, imwrite, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mtsr_plugins.data.batched_degradations import lq_from_draws
-from mtsr_plugins.metrics.segmentation_metric import confusion_matrix, miou_from_confusion
+from mtsr_plugins.models.base_model import MTSRModel, bare, evaluating
 from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import check_label_ids
-from mtsr_plugins.utils.seg_vis import default_palette, overlay
 
 PHASES = ('real', 'synthetic')
-SEG_METRICS = {'calculate_miou': 'miou', 'calculate_pixel_accuracy': 'pixel_accuracy'}
 
 
 def phase_of(current_iter, phases=PHASES, synthetic_warmup_iter=0):
@@ -52,8 +43,9 @@ def phase_of(current_iter, phases=PHASES, synthetic_warmup_iter=0):
 
 
 @MODEL_REGISTRY.register()
-class SSGRWSRModel(SRModel):
+class SSGRWSRModel(MTSRModel):
     """SR network ``network_g`` (RRDBNet) guided by segmentation network ``network_s`` (HRNetSegNet)."""
+    batch_keys = ('lq', 'gt', 'lq_real', 'label')
 
     def __init__(self, opt):
         super().__init__(opt)  # builds net_g; in training, init_training_settings builds net_s
@@ -106,27 +98,11 @@ class SSGRWSRModel(SRModel):
             self.optimizers.append(self.optimizer_s)
 
     # ------------------------------------------------------------------ data and steps
-    def feed_data(self, data):
-        for name in ('lq', 'gt', 'lq_real', 'label'):
-            if hasattr(self, name):
-                delattr(self, name)  # no stale tensors from an earlier batch
-            if name in data:
-                setattr(self, name, data[name].to(self.device))
-        if 'kernel' in data and 'lq' not in data:  # DegradedPairDataset(degrade_in_model): degrade on the device
-            self.lq = lq_from_draws(data, self.gt, self.opt['scale'])
-        if hasattr(self, 'label') and hasattr(self, 'net_s'):
-            self._check_label_ids(data)
-
-    def _check_label_ids(self, data):
-        """Class ids outside network_s.num_classes (other than the ignore index) name the label file."""
-        num_classes = self.get_bare_model(self.net_s).num_classes
+    def label_spec(self):
+        if not hasattr(self, 'net_s'):
+            return None
         ignore_index = getattr(self, 'ignore_index', (self.opt.get('val') or {}).get('ignore_index', 255))
-        bad = (self.label != ignore_index) & ((self.label < 0) | (self.label >= num_classes))
-        if bad.any():
-            paths = data.get('label_path') or data.get('lq_real_path') or data.get('lq_path') or ['<batch>'] * len(
-                self.label)
-            for label, path in zip(self.label, paths):
-                check_label_ids(label.cpu().numpy(), num_classes, ignore_index, path)
+        return bare(self.net_s).num_classes, ignore_index
 
     def optimize_parameters(self, current_iter):
         phase = phase_of(current_iter, self.phases, self.synthetic_warmup_iter)
@@ -147,27 +123,18 @@ class SSGRWSRModel(SRModel):
     def _step_real(self):
         """CE(SS(SR(lq_real)), label) x lambda_ce -> SR (and SS)."""
         self._require('real', 'lq_real', 'label')
-        self.optimizer_g.zero_grad()
-        if self.update_seg:
-            self.optimizer_s.zero_grad()
         self.output = self.net_g(self.lq_real)
         logits = self.net_s(self.output)
         if logits.shape[-2:] != self.label.shape[-2:]:
             raise ValueError(f'SR output {tuple(self.output.shape[-2:])} and label {tuple(self.label.shape[-2:])} '
                              'differ in size: labels must be at HR size (LR size x scale)')
         l_ce = self.ce_weight * self.cri_ce(logits, self.label.long())
-        l_ce.backward()
-        self.optimizer_g.step()
-        if self.update_seg:
-            self.optimizer_s.step()
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
+        self.backward_step(l_ce, [self.optimizer_g] + ([self.optimizer_s] if self.update_seg else []))
         return OrderedDict(l_ce=l_ce)
 
     def _step_synthetic(self):
         """lambda_pix L1 + lambda_lpips LPIPS on a domain-adapted pair -> SR only."""
         self._require('synthetic', 'lq', 'gt')
-        self.optimizer_g.zero_grad()
         self.output = self.net_g(self.lq)
         logs = OrderedDict()
         l_total = 0
@@ -180,10 +147,7 @@ class SSGRWSRModel(SRModel):
                 l_percep = sum(x for x in l_percep if x is not None)
             logs['l_percep'] = l_percep
             l_total = l_total + l_percep
-        l_total.backward()
-        self.optimizer_g.step()
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
+        self.backward_step(l_total, [self.optimizer_g])
         return logs
 
     def save(self, epoch, current_iter):
@@ -191,85 +155,14 @@ class SSGRWSRModel(SRModel):
         super().save(epoch, current_iter)
 
     # ------------------------------------------------------------------ validation
-    # Inference runs the bare networks: under DDP, validation runs on rank 0 alone, and a DDP forward would
-    # broadcast BN buffers to processes that are not listening (a hang or a crash).
-    def test(self):
-        """SR of ``self.lq`` (B, 3, h, w) -> ``self.output`` (B, 3, h s, w s), in eval mode, without gradients."""
-        net = self.get_bare_model(getattr(self, 'net_g_ema', self.net_g))
-        was_training = net.training
-        net.eval()
-        with torch.no_grad():
-            self.output = net(self.lq)
-        net.train(was_training)
-
-    @torch.no_grad()
     def segment(self, sr):
         """Class map (B, H, W) int64 of SS on an SR batch (B, 3, H, W); SS in eval mode for the call."""
-        net_s = self.get_bare_model(self.net_s)
-        was_training = net_s.training
-        net_s.eval()
-        pred = net_s(sr).argmax(1)
-        net_s.train(was_training)
-        return pred
+        net_s = bare(self.net_s)
+        with evaluating(net_s):
+            return net_s(sr).argmax(1)
 
-    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
-        dataset_name = dataloader.dataset.opt['name']
-        metrics_opt = self.opt['val'].get('metrics') or {}
-        image_metrics = {k: v for k, v in metrics_opt.items() if v['type'] not in SEG_METRICS}
-        seg_metrics = {k: v for k, v in metrics_opt.items() if v['type'] in SEG_METRICS}
-        if metrics_opt:
-            self._initialize_best_metric_results(dataset_name)
-        sums = {k: 0.0 for k in image_metrics}
-        num_gt = 0
-        conf = None
-        use_seg = hasattr(self, 'net_s')
-        palette = None
-        for val_data in dataloader:
-            img_name = osp.splitext(osp.basename(val_data['lq_path'][0]))[0]
-            self.feed_data(val_data)
-            self.test()  # SR only
-            sr_img = tensor2img([self.output.detach().cpu()])
-            if hasattr(self, 'gt') and image_metrics:
-                gt_img = tensor2img([self.gt.detach().cpu()])
-                for name, opt_ in image_metrics.items():
-                    sums[name] += calculate_metric({'img': sr_img, 'img2': gt_img}, opt_)
-                num_gt += 1
-            pred = None
-            if hasattr(self, 'label') and use_seg:
-                pred = self.segment(self.output)[0].cpu().numpy()
-                label = self.label[0].cpu().numpy()
-                num_classes = self.get_bare_model(self.net_s).num_classes
-                c = confusion_matrix(pred, label, num_classes, self.opt['val'].get('ignore_index', 255))
-                conf = c if conf is None else conf + c
-            if save_img:
-                if self.opt['is_train']:
-                    base = osp.join(self.opt['path']['visualization'], img_name, f'{img_name}_{current_iter}')
-                else:
-                    suffix = self.opt['val'].get('suffix') or self.opt['name']
-                    base = osp.join(self.opt['path']['visualization'], dataset_name, f'{img_name}_{suffix}')
-                imwrite(sr_img, f'{base}.png')
-                if pred is not None:
-                    if palette is None:
-                        palette = np.asarray(self.opt['val'].get('palette') or default_palette(conf.shape[0]))
-                    vis = overlay(sr_img[..., ::-1], pred, palette)  # overlay works in RGB
-                    imwrite(vis[..., ::-1], f'{base}_seg.png')
-            for name in ('lq', 'gt', 'label', 'output'):
-                if hasattr(self, name):
-                    delattr(self, name)
-
-        results = {}
-        if num_gt:
-            results.update({k: v / num_gt for k, v in sums.items()})
-        if conf is not None:
-            for name, opt_ in seg_metrics.items():
-                if opt_['type'] == 'calculate_miou':
-                    results[name] = miou_from_confusion(conf)
-                else:
-                    results[name] = float(np.diag(conf).sum() / max(conf.sum(), 1))
-        elif seg_metrics and not use_seg:
-            get_root_logger().warning(f'{dataset_name}: no network_s configured, segmentation metrics skipped')
-        self.metric_results = results
-        for name, value in results.items():
-            self._update_best_metric_result(dataset_name, name, value, current_iter)
-        if results:
-            self._log_validation_metric_values(current_iter, dataset_name, tb_logger)
+    def predict_classes(self):
+        """SS(SR(lq)) of a labelled batch (mIoU / pixel accuracy, and the ``*_seg.png`` overlay)."""
+        if hasattr(self, 'net_s') and getattr(self, 'label', None) is not None:
+            return self.segment(self.output)
+        return None

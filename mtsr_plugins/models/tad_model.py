@@ -1,23 +1,21 @@
 """TADModel: trains the task-aware downscaling autoencoder (TADNet) with BasicSR's own training loop."""
 from collections import OrderedDict
-from os import path as osp
 
 import torch
 
 from basicsr.losses import build_loss
-from basicsr.metrics import calculate_metric
 from basicsr.metrics.psnr_ssim import calculate_psnr
-from basicsr.models.sr_model import SRModel
-from basicsr.utils import imwrite, tensor2img
+from basicsr.utils import tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from mtsr_plugins.models.base_model import MTSRModel, bare
 from mtsr_plugins.options_check import OptionError
 
 SLR_METRIC = 'psnr_slr'  # PSNR (dB) of the stored SLR against the guidance, always reported in validation
 
 
 @MODEL_REGISTRY.register()
-class TADModel(SRModel):
+class TADModel(MTSRModel):
     """L = alpha * L1(HR, SHR) + beta * L_latent(SLR, guidance).
 
     Batches come from ``TADImageDataset``: ``gt`` = HR (B, 3, H, W), ``lq`` = guidance (B, 3, H/s, W/s) or, for
@@ -38,6 +36,8 @@ class TADModel(SRModel):
             model trained past ``guidance_off_iter``. During training, validation follows the current iteration.
         tad.quantize_test (bool, default true): round SLR to 8 bit in validation / test (the image a user stores).
     """
+    output_keys = ('output', 'slr')
+    own_metrics = {SLR_METRIC: 'higher'}
 
     def __init__(self, opt):
         tad = opt.get('tad') or {}
@@ -56,7 +56,7 @@ class TADModel(SRModel):
 
     # ----------------------------------------------------------------------------------------------- set-up
     def _check_consistency(self):
-        net = self.get_bare_model(self.net_g)
+        net = bare(self.net_g)
         if not all(hasattr(net, a) for a in ('encode', 'decode', 'make_guidance')):
             raise TypeError(f'TADModel: network_g must be a TADNet (encode/decode/make_guidance), got '
                             f'{type(net).__name__}')
@@ -97,11 +97,9 @@ class TADModel(SRModel):
         if 'gt' not in data:
             raise KeyError('TADModel: the batch has no "gt": TAD encodes the HR image, so every dataset '
                            '(train, val, test) needs HR images (use TADImageDataset)')
-        self.gt = data['gt'].to(self.device)
-        if 'lq' in data:
-            self.lq = data['lq'].to(self.device)
-        else:
-            self.lq = self.get_bare_model(self.net_g).make_guidance(self.gt)
+        super().feed_data(data)
+        if 'lq' not in data:
+            self.lq = bare(self.net_g).make_guidance(self.gt)
 
     def _run(self, net, add_guidance, quantize):
         return net(self.gt, guidance=self.lq, add_guidance=add_guidance, quantize=quantize, no_tad=self.no_tad,
@@ -109,7 +107,6 @@ class TADModel(SRModel):
 
     def optimize_parameters(self, current_iter):
         self.current_iter = current_iter
-        self.optimizer_g.zero_grad()
         self.slr, self.output = self._run(self.net_g, self.guidance_on(current_iter), self.quantize_on(current_iter))
 
         loss_dict = OrderedDict()
@@ -120,22 +117,11 @@ class TADModel(SRModel):
             l_total = l_total + l_latent
             loss_dict['l_latent'] = l_latent
             loss_dict['eps_ratio'] = torch.tensor(self.cri_latent.last_ratio, device=self.device)
-        l_total.backward()
-        if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), float(self.grad_clip))
-        self.optimizer_g.step()
+        self.backward_step(l_total, [self.optimizer_g], self.net_g.parameters(), self.grad_clip)
         self.log_dict = self.reduce_loss_dict(loss_dict)
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
 
-    def test(self):
-        # the bare network: under DDP validation runs on rank 0 alone (a DDP forward there could wait on the others)
-        net = self.get_bare_model(getattr(self, 'net_g_ema', self.net_g))
-        was_training = net.training
-        net.eval()
-        with torch.no_grad():
-            self.slr, self.output = self._run(net, self.guidance_on(), self.quantize_test)
-        net.train(was_training)
+    def forward_test(self, net):
+        self.slr, self.output = self._run(net, self.guidance_on(), self.quantize_test)
 
     def get_current_visuals(self):
         out = super().get_current_visuals()
@@ -143,43 +129,11 @@ class TADModel(SRModel):
         return out
 
     # ----------------------------------------------------------------------------------------------- validation
-    def _initialize_best_metric_results(self, dataset_name):
-        super()._initialize_best_metric_results(dataset_name)
-        self.best_metric_results[dataset_name].setdefault(SLR_METRIC, dict(better='higher', val=float('-inf'),
-                                                                           iter=-1))
-
-    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
-        """PSNR/SSIM (``val.metrics``) of SHR against HR, and ``psnr_slr`` of the 8-bit SLR against the guidance.
-
-        With ``save_img`` both SLR (the image a user would store) and SHR are written as PNG.
-        """
-        dataset_name = dataloader.dataset.opt['name']
-        metric_opts = self.opt['val'].get('metrics') or {}
-        self._initialize_best_metric_results(dataset_name)
-        sums = dict.fromkeys(list(metric_opts) + [SLR_METRIC], 0.)
-        count = 0
-        for val_data in dataloader:
-            img_name = osp.splitext(osp.basename(val_data['gt_path'][0]))[0]
-            self.feed_data(val_data)
-            self.test()
-            shr_img, gt_img = tensor2img([self.output.cpu()]), tensor2img([self.gt.cpu()])
-            slr_img, guide_img = tensor2img([self.slr.cpu()]), tensor2img([self.lq.cpu()])
-            for name, mopt in metric_opts.items():
-                sums[name] += calculate_metric({'img': shr_img, 'img2': gt_img}, mopt)
-            sums[SLR_METRIC] += calculate_psnr(slr_img, guide_img, crop_border=0)
-            if save_img:
-                for kind, img in (('SLR', slr_img), ('SHR', shr_img)):
-                    imwrite(img, self._image_path(dataset_name, img_name, kind, current_iter))
-            count += 1
-            del self.gt, self.lq, self.output, self.slr
-        self.metric_results = {k: v / max(count, 1) for k, v in sums.items()}
-        for name, value in self.metric_results.items():
-            self._update_best_metric_result(dataset_name, name, value, current_iter)
-        self._log_validation_metric_values(current_iter, dataset_name, tb_logger)
-
-    def _image_path(self, dataset_name, img_name, kind, current_iter):
-        vis = self.opt['path']['visualization']
-        if self.opt['is_train']:
-            return osp.join(vis, img_name, f'{img_name}_{current_iter}_{kind}.png')
-        suffix = self.opt['val'].get('suffix') or self.opt['name']
-        return osp.join(vis, dataset_name, f'{img_name}_{suffix}_{kind}.png')
+    def validation_sample(self, i, pred):
+        """PSNR/SSIM (``val.metrics``) of SHR against HR, and ``psnr_slr`` of the 8-bit SLR against the guidance;
+        the images saved are SLR (the image a user would store) and SHR."""
+        sample = super().validation_sample(i, pred)
+        slr_img, guide_img = tensor2img(self.slr[i].cpu()), tensor2img(self.lq[i].cpu())
+        sample['values'] = {SLR_METRIC: calculate_psnr(slr_img, guide_img, crop_border=0)}
+        sample['images'] = {'_SLR': slr_img, '_SHR': sample['img']}
+        return sample

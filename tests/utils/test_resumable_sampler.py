@@ -1,0 +1,36 @@
+"""ResumableSampler: the resumed epoch skips exactly the samples already consumed, later epochs are BasicSR's."""
+import mtsr_plugins  # noqa: F401  (torchvision compatibility for BasicSR imports)
+from basicsr.data.data_sampler import EnlargedSampler
+
+from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
+
+DATA = list(range(10))
+
+
+def _epoch(sampler, epoch):
+    sampler.set_epoch(epoch)
+    return list(sampler)
+
+
+def test_resume_mid_epoch_skips_the_consumed_batches():
+    reference = EnlargedSampler(DATA, num_replicas=1, rank=0)
+    # batch 3 -> 3 iterations per epoch (the partial batch is dropped); iteration 5 = 2 batches into epoch 1
+    plan_resume(epoch=1, iteration=5, batch_size=3)
+    sampler = ResumableSampler(DATA, num_replicas=1, rank=0)
+    assert _epoch(sampler, 1) == _epoch(reference, 1)[6:]
+    assert _epoch(sampler, 2) == _epoch(reference, 2)  # later epochs: unchanged
+    # the plan is used once: the next sampler starts clean
+    assert _epoch(ResumableSampler(DATA, num_replicas=1, rank=0), 1) == _epoch(reference, 1)
+
+
+def test_without_a_plan_it_is_basicsr_enlarged_sampler():
+    for ratio in (1, 3):
+        reference = EnlargedSampler(DATA, num_replicas=2, rank=1, ratio=ratio)
+        sampler = ResumableSampler(DATA, num_replicas=2, rank=1, ratio=ratio)
+        assert _epoch(sampler, 4) == _epoch(reference, 4) and len(sampler) == len(reference)
+
+
+def test_resume_at_an_epoch_end_skips_the_whole_epoch():
+    plan_resume(epoch=0, iteration=3, batch_size=3)
+    sampler = ResumableSampler(DATA, num_replicas=1, rank=0)
+    assert len(_epoch(sampler, 0)) == 1  # 9 of 10 samples consumed; the one left over was never in a full batch
