@@ -111,6 +111,9 @@ class MTSRModel(SRModel):
             optimizer.zero_grad()
         loss.backward()
         if max_norm:
+            scaler = getattr(self, 'grad_scaler', None)  # train.amp: fp16 scales gradients; clip the true ones
+            for optimizer in optimizers if scaler else ():
+                scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(list(clip_params), float(max_norm))
         for optimizer in optimizers:
             optimizer.step()

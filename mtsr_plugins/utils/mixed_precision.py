@@ -74,10 +74,7 @@ def configure_precision(model, opt):
         _wrap(model, 'feed_data', lambda feed: _feed_channels_last(model, feed))
     if amp in AMP_DTYPES:
         dtype, device_type = AMP_DTYPES[amp], model.device.type
-        if amp == 'fp16' and opt.get('is_train'):
-            if train_opt.get('grad_clip'):
-                raise OptionError('train.grad_clip: gradient clipping is not supported with train.amp: fp16 (the '
-                                  'gradients are scaled when it runs); use train.amp: bf16')
+        if amp == 'fp16' and opt.get('is_train'):  # the package's models unscale before clipping (backward_step)
             _scale_losses(model, torch.amp.GradScaler(device_type))
         _wrap(model, 'optimize_parameters', lambda fn: _autocast(fn, device_type, dtype))
         _wrap(model, 'test', lambda fn: _autocast(fn, device_type, dtype))
