@@ -121,6 +121,10 @@ class PairedImageSegDataset(data.Dataset):
     def __len__(self):
         return len(self.samples)
 
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        return [{'gt': gt, 'lq': lq, 'label': label} for gt, lq, label in self.samples]
+
     def _read(self, path, flag):
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)

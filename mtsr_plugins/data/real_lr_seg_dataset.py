@@ -94,6 +94,13 @@ class RealLRSegDataset(data.Dataset):
     def __len__(self):
         return len(self.pairs)
 
+    label_sizes = ('gt',)  # label maps are at LR size x scale
+
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        gts = self.gt_paths or [None] * len(self.pairs)
+        return [{'lq': lq, 'label': label, 'gt': gt} for (lq, label), gt in zip(self.pairs, gts)]
+
     def __getitem__(self, index):
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
@@ -160,6 +167,11 @@ class SSGRWSRTrainDataset(data.Dataset):
 
     def __len__(self):
         return max(len(self.real), len(self.synthetic))
+
+    @property
+    def scan_parts(self):
+        """Parts whose files :mod:`mtsr_plugins.data_scan` checks, by option sub-path."""
+        return {'real': self.real, 'synthetic': self.synthetic}
 
     def __getitem__(self, index):
         real = self.real[index % len(self.real)]

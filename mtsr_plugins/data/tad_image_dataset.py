@@ -77,6 +77,10 @@ class TADImageDataset(data.Dataset):
     def __len__(self):
         return len(self.paths)
 
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        return [{'gt': path} for path in self.paths]
+
     def __getitem__(self, index):
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)

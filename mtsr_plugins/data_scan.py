@@ -1,0 +1,171 @@
+"""Check every file of a dataset before the first iteration, cheaply, and remember what was found per file.
+
+What is read: each image's header (readable, height x width, via PIL: no pixel decode) and each label map in full
+(its class ids). From these facts every sample is checked: LR size x scale = HR size, label map at HR (or LR) size,
+label ids in 0..num_classes-1 or ``ignore_index``, images not smaller than the training crop. The error names the
+option path and the file. ``datasets.<phase>.check_decode: true`` decodes every image in full instead of its header
+(slower; for suspicious data: a truncated file whose header is intact passes the header read).
+
+Cache: the facts of each file, keyed by (path, size, mtime), are kept in ``<cache>/mtsr_plugins/file_checks.json``
+with ``<cache>`` = ``$MTSR_CHECK_CACHE`` or ``$XDG_CACHE_HOME`` or ``~/.cache`` (outside the experiment folder,
+which a fresh run renames, and outside the data folders, which may be read-only), so a re-run starts at once. An
+edited or replaced file has a new size or mtime and is read again.
+
+A dataset takes part by a method ``file_records(self)``: one dict per sample with any of the keys 'gt', 'lq', 'label'
+(file paths), read against the dataset's ``scale``, ``num_classes``, ``ignore_index`` and ``label_sizes`` (which of
+'gt' / 'lq' sizes a label map may have; default both). BasicSR's paired datasets (``paths`` of ``lq_path`` /
+``gt_path`` dicts) are read without one. A dataset made of parts names them in ``scan_parts`` ({suffix: dataset}).
+"""
+import json
+import os
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from mtsr_plugins.utils.input_checks import DataError, bad_label_ids
+
+CACHE_VERSION = 1
+
+
+def cache_path():
+    root = os.environ.get('MTSR_CHECK_CACHE') or os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache')
+    return os.path.join(root, 'mtsr_plugins', 'file_checks.json')
+
+
+class FactCache:
+    """{(kind, path): facts} valid while the file's size and mtime are unchanged; saved as JSON."""
+
+    def __init__(self, path):
+        self.path, self.entries, self.changed = path, {}, False
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+            if data.get('version') == CACHE_VERSION:
+                self.entries = data['entries']
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass  # no cache yet, or an unreadable one: start afresh
+
+    def get(self, kind, path, read):
+        stat = os.stat(path)
+        key, stamp = f'{kind}:{os.path.abspath(path)}', [stat.st_size, stat.st_mtime_ns]
+        entry = self.entries.get(key)
+        if entry is None or entry['stamp'] != stamp:
+            entry = {'stamp': stamp, 'facts': read(path)}
+            self.entries[key] = entry
+            self.changed = True
+        return entry['facts']
+
+    def save(self):
+        if not self.changed:
+            return
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            tmp = f'{self.path}.{os.getpid()}.tmp'
+            with open(tmp, 'w') as handle:
+                json.dump({'version': CACHE_VERSION, 'entries': self.entries}, handle)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def read_header(path):
+    """{'hw': [height, width]} from the image header; DataError when the file is not a readable image."""
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            img.verify()  # walks the file's chunks (and their checksums where the format has them), no decode
+    except Exception as err:  # PIL raises many types for a bad file
+        raise DataError(f"'{path}' is not a readable image ({type(err).__name__}: {str(err)[:120]})") from None
+    return {'hw': [height, width]}
+
+
+def read_decoded(path):
+    """{'hw': [height, width]} from a full cv2 decode."""
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise DataError(f"'{path}' is unreadable or corrupt (cv2 could not decode it)")
+    return {'hw': list(img.shape[:2])}
+
+
+def read_label(path):
+    """{'hw': [h, w], 'ids': sorted class ids} of a single-channel label map (or a grey 3-channel one)."""
+    label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if label is None:
+        raise DataError(f"label '{path}' is unreadable or corrupt")
+    if label.ndim == 3:
+        if not (np.all(label[..., 0] == label[..., 1]) and np.all(label[..., 0] == label[..., 2])):
+            raise DataError(f"label '{path}' is a colour image; expected a single-channel class-index map")
+        label = label[..., 0]
+    return {'hw': list(label.shape), 'ids': [int(v) for v in np.unique(label)]}
+
+
+def records_of(dataset):
+    """The dataset's file records (see the module docstring); [] when it lists none."""
+    if hasattr(dataset, 'file_records'):
+        return list(dataset.file_records())
+    paths = getattr(dataset, 'paths', None)  # BasicSR's PairedImageDataset and its kin
+    if isinstance(paths, list) and paths and isinstance(paths[0], dict):
+        return [{kind: rec[f'{kind}_path'] for kind in ('gt', 'lq') if f'{kind}_path' in rec} for rec in paths]
+    return []
+
+
+def _check_sample(rec, facts, dataset, dataset_opt):
+    scale = int(getattr(dataset, 'scale', None) or dataset_opt.get('scale') or 1)
+    gt, lq, label = facts.get('gt'), facts.get('lq'), facts.get('label')
+    if gt and lq and [lq['hw'][0] * scale, lq['hw'][1] * scale] != gt['hw']:
+        (h, w), (hh, ww) = lq['hw'], gt['hw']
+        raise DataError(f"LR '{rec['lq']}' is {h}x{w} and HR '{rec['gt']}' is {hh}x{ww}: with scale {scale} the HR "
+                        f'must be {h * scale}x{w * scale}')
+    if label and (gt or lq):
+        # an HR image is mod-cropped to the scale when read; an HR size computed from the LR one is exact
+        hr = [gt['hw'][0] // scale * scale, gt['hw'][1] // scale * scale] if gt else [v * scale for v in lq['hw']]
+        label_hw = [v // scale * scale for v in label['hw']] if gt else label['hw']
+        sizes = {'gt': hr, 'lq': [v // scale for v in hr]}
+        allowed = getattr(dataset, 'label_sizes', ('gt', 'lq'))
+        if not any(label_hw == sizes[kind] if kind == 'gt' else label['hw'] == sizes[kind] for kind in allowed):
+            want = ' or '.join(f'{sizes[k][0]}x{sizes[k][1]}' for k in allowed)
+            raise DataError(f"label '{rec['label']}' is {label['hw'][0]}x{label['hw'][1]}, expected {want} "
+                            f"(the {' or '.join(allowed)} size of its image)")
+    num_classes = getattr(dataset, 'num_classes', None)
+    lut = getattr(dataset, 'lut', None)
+    if label and num_classes is not None:
+        ids = np.asarray(label['ids']) if lut is None else np.unique(lut[np.asarray(label['ids'])])
+        bad = bad_label_ids(ids, int(num_classes), int(getattr(dataset, 'ignore_index', 255)))
+        if bad:
+            raise DataError(f"label '{rec['label']}' has class ids {bad[:10]} outside 0..{int(num_classes) - 1} "
+                            f"(num_classes {num_classes}; ignore_index {getattr(dataset, 'ignore_index', 255)} "
+                            'is allowed)')
+    if dataset_opt.get('phase') == 'train':
+        for kind, size_key in (('gt', 'gt_size'), ('lq', 'lq_size')):
+            size = dataset_opt.get(size_key)
+            if size and facts.get(kind) and min(facts[kind]['hw']) < int(size):
+                h, w = facts[kind]['hw']
+                raise DataError(f"{size_key} {size} is larger than the image '{rec[kind]}' ({h}x{w})")
+
+
+def scan_dataset(dataset, dataset_opt, path, cache_file=None, progress=True):
+    """Check every file of ``dataset`` (built from ``dataset_opt`` at option path ``path``, e.g. 'datasets.train');
+    raise DataError naming the path and the file. ``cache_file``: JSON cache (default :func:`cache_path`)."""
+    for suffix, part in (getattr(dataset, 'scan_parts', None) or {}).items():
+        scan_dataset(part, getattr(part, 'opt', {}), f'{path}.{suffix}', cache_file, progress)
+    records = records_of(dataset)
+    if not records:
+        return
+    cache = FactCache(cache_file or cache_path())
+    image_reader = read_decoded if dataset_opt.get('check_decode') else read_header
+    readers = {'gt': image_reader, 'lq': image_reader, 'label': read_label}
+    kinds = 'decode' if dataset_opt.get('check_decode') else 'header'
+    try:
+        for rec in tqdm(records, desc=f'checking {path} files', unit='sample', leave=False,
+                        disable=not progress or len(records) < 200):
+            facts = {kind: cache.get(kind if kind == 'label' else kinds, file, readers[kind])
+                     for kind, file in rec.items() if file is not None and kind in readers}
+            _check_sample(rec, facts, dataset, dataset_opt)
+    except DataError as err:
+        raise DataError(f'{path}: {err}') from None
+    except OSError as err:
+        raise DataError(f"{path}: '{err.filename}' cannot be read ({err.strerror})") from None
+    finally:
+        cache.save()
