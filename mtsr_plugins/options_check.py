@@ -62,6 +62,24 @@ def require(section, path, *keys):
             raise OptionError(f'{key_path(path, key)}: required')
 
 
+def under(path, err):
+    """``err`` (an OptionError about a section's own keys: 'gt_size: ...' or a sentence) re-raised at option path
+    ``path``: 'datasets.train.gt_size: ...' / 'datasets.train: ...'. Messages that already start with an option path
+    of the file ('datasets.', 'network_', 'train.', 'path.') are kept."""
+    message = str(err)
+    if message.startswith(('datasets.', 'network_', 'train.', 'path.', 'val.', path)):
+        return err
+    head = message.split(' ', 1)[0]
+    joined = f'{path}.{message}' if head.endswith(':') and head[:-1].replace('.', '').replace('_', '').isalnum() \
+        else f'{path}: {message}'
+    return type(err)(joined)
+
+
+def dataset_path(dataset_opt):
+    """Option path of a dataset built outside ``mtsr-train`` (which passes the exact one): 'datasets.<phase>'."""
+    return f"datasets.{dataset_opt.get('phase', 'train')}"
+
+
 def _closest(name, candidates):
     close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3, cutoff=0.5)
     return f' Did you mean: {", ".join(close)}?' if close else ''

@@ -43,8 +43,12 @@ def check_length(dataset, dataset_opt, path, world_size=1):
 
 def _build(opt, phases, build_dataset, build_model):
     from mtsr_plugins.data_scan import scan_dataset
+    from mtsr_plugins.options_check import OptionError, under
     for phase, dataset_opt in phases:
-        dataset = build_dataset(dataset_opt)
+        try:
+            dataset = build_dataset(dataset_opt)
+        except OptionError as err:  # a dataset names its own keys ('dataroot_gt: ...'): put them under its path
+            raise under(f'datasets.{phase}', err) from None
         check_length(dataset, dataset_opt, f'datasets.{phase}', opt.get('world_size', 1))
         scan_dataset(dataset, dataset_opt, f'datasets.{phase}')
         _datasets[id(dataset_opt)] = dataset

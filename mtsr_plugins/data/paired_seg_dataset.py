@@ -23,7 +23,7 @@ from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.matlab_functions import imresize
 from basicsr.utils.registry import DATASET_REGISTRY
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import check_choice, check_number, dataset_path, require
 from mtsr_plugins.utils.input_checks import (DataError, check_crop_size, check_headers, check_label_ids,
                                              check_scale_pair, decode_image, read_image)
 
@@ -66,7 +66,7 @@ def downscale_label_nearest(label, scale):
 
 def _stems(folder, key):
     if not osp.isdir(folder):
-        raise FileNotFoundError(f'datasets.*.{key}: folder {folder!r} does not exist')
+        raise DataError(f"{key}: folder '{folder}' does not exist")
     return {osp.splitext(name)[0]: osp.join(folder, name) for name in sorted(os.listdir(folder))
             if name.lower().endswith(IMG_EXTENSIONS)}
 
@@ -95,13 +95,10 @@ class PairedImageSegDataset(data.Dataset):
         self.scale = int(opt['scale'])
         self.file_client = None
         self.io_backend_opt = dict(opt.get('io_backend') or {'type': 'disk'})  # a copy: FileClient pops 'type'
+        self.check_options(opt, dataset_path(opt))
         self.label_scale = opt.get('label_scale', 'lq')
-        if self.label_scale not in ('lq', 'gt'):
-            raise OptionError(f"datasets.{opt.get('name')}.label_scale must be 'lq' or 'gt', got {self.label_scale!r}")
         self.ignore_index = int(opt.get('ignore_index', 255))
         self.num_classes = opt.get('num_classes')
-        if opt.get('phase') == 'train':
-            check_crop_size(opt.get('gt_size'), self.scale, f"datasets.{opt.get('name')}.gt_size")
         class_map = load_class_map(opt.get('class_map'))
         self.lut = None if class_map is None else class_lookup(class_map, int(opt.get('unmapped', self.ignore_index)))
 
@@ -110,13 +107,22 @@ class PairedImageSegDataset(data.Dataset):
         lqs = _stems(opt['dataroot_lq'], 'dataroot_lq') if opt.get('dataroot_lq') else None
         missing = [s for s in gts if s not in labels or (lqs is not None and s not in lqs)]
         if missing:
-            raise FileNotFoundError(f'{len(missing)} HR images have no label (or LR) file of the same name, e.g. '
-                                    f'{missing[:3]} (dataroot_label={opt["dataroot_label"]!r})')
+            raise DataError(f"dataroot_label: {len(missing)} HR images have no label (or LR) file of the same name, "
+                            f"e.g. {missing[:3]} (dataroot_label '{opt['dataroot_label']}')")
         if not gts:
-            raise FileNotFoundError(f"datasets: no images in dataroot_gt {opt['dataroot_gt']!r}")
+            raise DataError(f"dataroot_gt: no images ({', '.join(IMG_EXTENSIONS)}) in '{opt['dataroot_gt']}'")
         self.samples = [(gts[s], None if lqs is None else lqs[s], labels[s]) for s in gts]
         for key, paths in (('dataroot_gt', gts), ('dataroot_lq', lqs or {}), ('dataroot_label', labels)):
-            check_headers(sorted(paths.values()), f"datasets.{opt.get('name')}.{key}")
+            check_headers(sorted(paths.values()), key)
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        require(section, path, 'dataroot_gt', 'dataroot_label')
+        check_choice(section, path, 'label_scale', ('lq', 'gt'), 'lq')
+        check_number(section, path, 'num_classes', low=1, kind=int, allow_none=True)
+        if section.get('phase') == 'train':
+            check_crop_size(section.get('gt_size'), int(section.get('scale', 1)), f'{path}.gt_size')
 
     def __len__(self):
         return len(self.samples)
