@@ -184,7 +184,7 @@ def check_optimizers(opt):
         raise OptionError(f"train.scheduler: {scheduler['type']} does not take these options ({err})") from None
 
 
-def _check_dataset(phase, dataset, is_train):
+def _check_dataset(phase, dataset, is_train, top_scale):
     path = f'datasets.{phase}'
     if is_train and phase != 'train' and not phase.startswith('val'):
         raise OptionError(f"{path}: a training run has phases 'train' and 'val*' (val, val_1, ...), not '{phase}'")
@@ -192,7 +192,7 @@ def _check_dataset(phase, dataset, is_train):
         check_number(dataset, path, 'batch_size_per_gpu', low=1, kind=int)
         check_number(dataset, path, 'num_worker_per_gpu', default=0, low=0, kind=int)
         check_number(dataset, path, 'dataset_enlarge_ratio', default=1, low=1, kind=int)
-        scale = dataset.get('scale', 1)
+        scale = dataset.get('scale', top_scale)
         if dataset.get('gt_size') is not None:
             gt_size = check_number(dataset, path, 'gt_size', low=1, kind=int)
             if isinstance(scale, int) and gt_size % scale:
@@ -229,7 +229,7 @@ def check_options(opt, is_train=True):
         raise OptionError("'datasets' must map phases (train, val, test_1, ...) to dataset options")
     for phase, dataset in opt['datasets'].items():
         _check_type(DATASET_REGISTRY, f'datasets.{phase}', dataset)
-        _check_dataset(phase, dataset, is_train)
+        _check_dataset(phase, dataset, is_train, opt.get('scale', 1))
     if is_train and 'train' not in opt['datasets']:
         raise OptionError("datasets: a training run needs a 'train' dataset")
 
