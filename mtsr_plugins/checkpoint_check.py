@@ -12,7 +12,8 @@ from mtsr_plugins.options_check import OptionError
 
 
 # With strict_load_*: false, fewer weights with the same key and shape in file and network than this share of the
-# smaller of the two is an error: a file of another architecture would otherwise "load" nothing and train from scratch with exit 0.
+# smaller of the two is an error: a file of another architecture would otherwise "load" nothing and train from
+# scratch with exit 0.
 MIN_SHARE_NON_STRICT = 0.5
 
 

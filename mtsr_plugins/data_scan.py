@@ -13,9 +13,11 @@ edited or replaced file has a new size or mtime and is read again. Files not in 
 threads (with a progress bar from 200 files on); a run that stops at a bad file keeps what it read of the others.
 
 A dataset takes part by a method ``file_records(self)``: one dict per sample with any of the keys 'gt', 'lq', 'label'
-(file paths), read against the dataset's ``scale``, ``num_classes``, ``ignore_index`` and ``label_sizes`` (which of
-'gt' / 'lq' sizes a label map may have; default both). BasicSR's paired datasets (``paths`` of ``lq_path`` /
-``gt_path`` dicts) are read without one. A dataset made of parts names them in ``scan_parts`` ({suffix: dataset}).
+(file paths), read against the dataset's ``scale``, ``num_classes``, ``ignore_index``, ``label_sizes`` (which of
+'gt' / 'lq' sizes a label map may have; default both) and ``exact_pairs`` (HR must be LR x scale exactly; default:
+in training, as BasicSR's paired crop needs, while outside training a larger HR is cropped). BasicSR's paired
+datasets (``paths`` of ``lq_path`` / ``gt_path`` dicts) are read without one. A dataset made of parts names them in
+``scan_parts`` ({suffix: dataset}).
 """
 import json
 import os
@@ -121,10 +123,14 @@ def records_of(dataset):
 def _check_sample(rec, facts, dataset, dataset_opt):
     scale = int(getattr(dataset, 'scale', None) or dataset_opt.get('scale') or 1)
     gt, lq, label = facts.get('gt'), facts.get('lq'), facts.get('label')
-    if gt and lq and [lq['hw'][0] * scale, lq['hw'][1] * scale] != gt['hw']:
+    # BasicSR's paired datasets crop a larger HR to LR x scale outside training; so do datasets that mod-crop
+    exact = getattr(dataset, 'exact_pairs', dataset_opt.get('phase') == 'train')
+    if gt and lq and ([v * scale for v in lq['hw']] != gt['hw'] if exact
+                      else [v // scale for v in gt['hw']] != lq['hw']):
         (h, w), (hh, ww) = lq['hw'], gt['hw']
+        slack = '' if exact or scale == 1 else f' (to {h * scale + scale - 1}x{w * scale + scale - 1}, cropped)'
         raise DataError(f"LR '{rec['lq']}' is {h}x{w} and HR '{rec['gt']}' is {hh}x{ww}: with scale {scale} the HR "
-                        f'must be {h * scale}x{w * scale}')
+                        f'must be {h * scale}x{w * scale}{slack}')
     if label and (gt or lq):
         # an HR image is mod-cropped to the scale when read; an HR size computed from the LR one is exact
         hr = [gt['hw'][0] // scale * scale, gt['hw'][1] // scale * scale] if gt else [v * scale for v in lq['hw']]

@@ -20,6 +20,10 @@ class OptionError(ValueError):
     """An option file is wrong; the message names the key and what was expected."""
 
 
+class MissingFileError(OptionError, FileNotFoundError):
+    """A file that an option names does not exist (also a FileNotFoundError, for callers that catch that)."""
+
+
 def key_path(path, key):
     """'datasets.train' + 'gt_size' -> 'datasets.train.gt_size' ('' + 'scale' -> 'scale')."""
     return f'{path}.{key}' if path else str(key)
@@ -167,9 +171,11 @@ def check_optimizers(opt):
         except TypeError as err:  # an unknown keyword
             raise OptionError(f'{path}: {optim_type} does not take these options ({err})') from None
         except ValueError as err:
-            raise OptionError(f'{_optimizer_key(str(err), path)}: torch.optim.{optim_type} refuses it ({err})') from None
+            key = _optimizer_key(str(err), path)
+            raise OptionError(f'{key}: torch.optim.{optim_type} refuses it ({err})') from None
     scheduler = (opt.get('train') or {}).get('scheduler')
-    if optimizer is None or not isinstance(scheduler, dict) or model_cls.setup_schedulers is not BaseModel.setup_schedulers:
+    own_schedulers = model_cls.setup_schedulers is not BaseModel.setup_schedulers
+    if optimizer is None or not isinstance(scheduler, dict) or own_schedulers:
         return
     from basicsr.models import lr_scheduler
     args = dict(scheduler)

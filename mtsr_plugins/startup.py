@@ -23,7 +23,8 @@ def _replay_log():
     if _records:
         logger = logging.getLogger('basicsr')
         for record in _records:
-            logger.handle(record)
+            if logger.isEnabledFor(record.levelno):  # ranks other than 0 log errors only
+                logger.handle(record)
         _records.clear()
 
 

@@ -14,7 +14,8 @@ from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
 from mtsr_plugins.data.degradation_pool import degrade, gaussian_kernel, load_kernel_pool, load_noise_pool
-from mtsr_plugins.options_check import OptionError, check_choice, check_number, dataset_path, require
+from mtsr_plugins.options_check import (MissingFileError, OptionError, check_choice, check_number, dataset_path,
+                                        require)
 from mtsr_plugins.utils.input_checks import DataError, check_crop_size, check_headers, read_image
 
 
@@ -40,11 +41,11 @@ class DegradedPairDataset(data.Dataset):
         self.opt = opt
         self.check_options(opt, dataset_path(opt))
         if not os.path.isdir(opt['dataroot_gt']):
-            raise DataError(f"dataroot_gt: '{opt['dataroot_gt']}' is not a folder")
+            raise MissingFileError(f"dataroot_gt: '{opt['dataroot_gt']}' is not a folder")
         self.scale = int(opt['scale'])
         self.paths = sorted(paths_from_folder(opt['dataroot_gt']))
         if not self.paths:
-            raise DataError(f"dataroot_gt: no images in '{opt['dataroot_gt']}'")
+            raise MissingFileError(f"dataroot_gt: no images in '{opt['dataroot_gt']}'")
         check_headers(self.paths, 'dataroot_gt')
         try:
             self.kernels = (load_kernel_pool(opt['kernel_pool']) if opt.get('kernel_pool')

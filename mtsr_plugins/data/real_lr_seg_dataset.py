@@ -23,7 +23,7 @@ from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from mtsr_plugins.options_check import OptionError, check_number, dataset_path, require, under
+from mtsr_plugins.options_check import MissingFileError, OptionError, check_number, dataset_path, require, under
 from mtsr_plugins.utils.input_checks import (DataError, check_headers, check_label_ids, check_scale_pair,
                                              decode_image, read_image)
 
@@ -72,13 +72,13 @@ class RealLRSegDataset(data.Dataset):
         self.check_options(opt, dataset_path(opt))
         for key in ('dataroot_lq', 'dataroot_label', 'dataroot_gt'):
             if opt.get(key) is not None and not os.path.isdir(opt[key]):
-                raise DataError(f"{key}: '{opt[key]}' is not a folder")
+                raise MissingFileError(f"{key}: '{opt[key]}' is not a folder")
         self.scale = int(opt['scale'])
         self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
         self.file_client = None
         self.pairs = _paired_paths(opt['dataroot_lq'], opt['dataroot_label'], 'dataroot_label')
         if not self.pairs:
-            raise DataError(f"dataroot_lq: no images in '{opt['dataroot_lq']}'")
+            raise MissingFileError(f"dataroot_lq: no images in '{opt['dataroot_lq']}'")
         self.gt_paths = None
         if opt.get('dataroot_gt'):
             self.gt_paths = [gt for _, gt in _paired_paths(opt['dataroot_lq'], opt['dataroot_gt'], 'dataroot_gt')]
@@ -99,6 +99,7 @@ class RealLRSegDataset(data.Dataset):
         return len(self.pairs)
 
     label_sizes = ('gt',)  # label maps are at LR size x scale
+    exact_pairs = True  # an HR image must be LR size x scale
 
     def file_records(self):
         """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""

@@ -13,7 +13,8 @@ from basicsr.utils import FileClient, img2tensor, scandir
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
-from mtsr_plugins.options_check import OptionError, check_choice, check_number, dataset_path, require
+from mtsr_plugins.options_check import (MissingFileError, OptionError, check_choice, check_number, dataset_path,
+                                        require)
 from mtsr_plugins.utils.input_checks import DataError, check_headers, read_image
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
@@ -53,11 +54,11 @@ class TADImageDataset(data.Dataset):
             self.gt_size = int(opt.get('gt_size', 96))
         root = opt['dataroot_gt']
         if not os.path.isdir(root):
-            raise DataError(f"dataroot_gt: '{root}' is not a folder")
+            raise MissingFileError(f"dataroot_gt: '{root}' is not a folder")
         self.paths = sorted(os.path.join(root, p) for p in scandir(root, recursive=True)
                             if p.lower().endswith(IMG_EXTENSIONS))
         if not self.paths:
-            raise DataError(f"dataroot_gt: no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'")
+            raise MissingFileError(f"dataroot_gt: no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'")
         check_headers(self.paths, 'dataroot_gt')
         self.file_client = None
         self.io_backend_opt = dict(opt['io_backend'])  # a copy: FileClient set-up pops 'type'

@@ -35,7 +35,7 @@ from basicsr.utils.registry import METRIC_REGISTRY, MODEL_REGISTRY
 
 from mtsr_plugins.archs.srseg_arch import strip_seg_head
 from mtsr_plugins.metrics.segmentation_metric import confusion_matrix, miou_from_confusion
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import MissingFileError, OptionError
 from mtsr_plugins.utils.input_checks import check_label_ids
 from mtsr_plugins.utils.seg_vis import default_palette, overlay
 
@@ -88,7 +88,7 @@ def build_perceptual_loss(popt):
         file_name, folder = vgg_weights_file(vgg_type)
         basicsr_local = vgg_type == 'vgg19' and osp.exists(vgg_arch.VGG_PRETRAIN_PATH)
         if not basicsr_local and not osp.isfile(osp.join(folder, file_name)):
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'train.perceptual_opt: the ImageNet weights of {vgg_type} are not on this machine and will not be '
                 f'downloaded. Put {file_name} (from https://download.pytorch.org/models/{file_name}) into {folder} '
                 f'(torch hub cache; $TORCH_HOME moves it), or set perceptual_opt.pretrained: false for a '

@@ -148,8 +148,9 @@ def test_non_strict_loading_of_mostly_foreign_weights_is_an_error(tmp_path):
     foreign = {'0.weight': own['0.weight'], 'a.weight': torch.zeros(2), 'b.weight': torch.zeros(2),
                '1.weight': torch.zeros(9)}  # 1 of 4 entries fits
     torch.save({'params': foreign}, tmp_path / 'w.pth')
-    with pytest.raises(CheckpointError, match=r"'.*w.pth' fits Sequential too poorly to load: only 1 weights have a "
-                                              r'key and shape in both \(the network has 6, the file 4; 1 shapes differ'):
+    with pytest.raises(CheckpointError, match=r"'.*w.pth' fits Sequential too poorly to load: only 1 weights have "
+                                              r'a key and shape in both \(the network has 6, the file 4; 1 shapes '
+                                              r'differ'):
         check_checkpoint(net, str(tmp_path / 'w.pth'), strict=False)
     torch.save({'params': {k: v for k, v in own.items() if k.startswith('0.')}}, tmp_path / 'part.pth')
     check_checkpoint(net, str(tmp_path / 'part.pth'), strict=False)  # a part of the network (2 of 6): all of it loads
