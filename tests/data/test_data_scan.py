@@ -104,11 +104,16 @@ def test_training_crop_larger_than_an_image_is_named(tmp_path):
         scan(opt, tmp_path / 'cache.json')
 
 
+def basicsr_paired(seg_opt):
+    """Options of BasicSR's own PairedImageDataset on the HR / LR folders of ``seg_folders``."""
+    return {'name': 'p', 'type': 'PairedImageDataset', 'dataroot_gt': seg_opt['dataroot_gt'], 'phase': 'val',
+            'dataroot_lq': seg_opt['dataroot_lq'], 'io_backend': {'type': 'disk'}, 'scale': seg_opt['scale']}
+
+
 def test_basicsr_paired_datasets_are_scanned_too(tmp_path):
     opt = seg_folders(str(tmp_path / 'd'))
     cv2.imwrite(os.path.join(opt['dataroot_lq'], '2.png'), np.zeros((3, 4, 3), np.uint8))
-    paired = {'name': 'p', 'type': 'PairedImageDataset', 'dataroot_gt': opt['dataroot_gt'], 'phase': 'val',
-              'dataroot_lq': opt['dataroot_lq'], 'io_backend': {'type': 'disk'}, 'scale': 4}
+    paired = basicsr_paired(opt)
     with pytest.raises(DataError, match=r"LR '.*lq/2.png' is 3x4 and HR '.*gt/2.png' is 16x16"):
         scan(paired, tmp_path / 'cache.json')
 
@@ -117,8 +122,7 @@ def test_outside_training_a_larger_hr_is_cropped_as_basicsr_does(tmp_path):
     """Benchmarks (Set14, ...) ship HR images a few pixels larger than LR x scale; BasicSR crops them in validation."""
     opt = seg_folders(str(tmp_path / 'd'))
     cv2.imwrite(os.path.join(opt['dataroot_gt'], '2.png'), np.zeros((19, 17, 3), np.uint8))
-    paired = {'name': 'p', 'type': 'PairedImageDataset', 'dataroot_gt': opt['dataroot_gt'], 'phase': 'val',
-              'dataroot_lq': opt['dataroot_lq'], 'io_backend': {'type': 'disk'}, 'scale': 4}
+    paired = basicsr_paired(opt)
     scan(paired, tmp_path / 'cache.json')
     with pytest.raises(DataError, match=r"HR '.*gt/2.png' is 19x17: with scale 4 the HR must be 16x16$"):
         scan(dict(paired, phase='train', gt_size=8), tmp_path / 'cache.json')
