@@ -61,3 +61,25 @@ def test_a_bad_rerun_leaves_the_run_resumable(demo_root, tmp_path, run_python_mo
     log = glob.glob(str(experiments / 'tad_fail' / 'train_tad_fail_*.log'))
     # what was logged while the model and datasets were built before the folder existed is in the log file
     assert any('Dataset [TADImageDataset]' in open(path).read() for path in log)
+
+
+@pytest.mark.slow
+def test_a_bad_validation_file_is_named_before_iteration_1(demo_root, tmp_path, run_python_module):
+    """A truncated image among the validation files (past the few a dataset reads when built) stops the start."""
+    import shutil
+    val = tmp_path / 'val'
+    val.mkdir()
+    source = sorted(glob.glob(os.path.join(demo_root, 'photos', 'val', 'HR', '*.png')))[0]
+    for i in range(6):
+        shutil.copy(source, val / f'{i}.png')
+    content = (val / '5.png').read_bytes()
+    (val / '5.png').write_bytes(content[:len(content) // 2])
+    opt = tad_options(demo_root, 'tad_bad_val')
+    opt['datasets']['val'] = {'name': 'val', 'type': 'TADImageDataset', 'dataroot_gt': str(val),
+                              'io_backend': {'type': 'disk'}}
+    opt['val'] = {'val_freq': 2, 'save_img': False, 'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 2}}}
+    proc = train(opt, tmp_path, run_python_module)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    assert "error in the options or data: datasets.val: '" in proc.stdout and "val/5.png' is not a readable image" \
+        in proc.stdout
+    assert not (tmp_path / 'experiments').exists()
