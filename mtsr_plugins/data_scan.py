@@ -17,7 +17,7 @@ A dataset takes part by a method ``file_records(self)``: one dict per sample wit
 'gt' / 'lq' sizes a label map may have; default both) and ``exact_pairs`` (HR must be LR x scale exactly; default:
 in training, as BasicSR's paired crop needs, while outside training a larger HR is cropped). BasicSR's paired
 datasets (``paths`` of ``lq_path`` / ``gt_path`` dicts) are read without one. A dataset made of parts names them in
-``scan_parts`` ({suffix: dataset}).
+``scan_parts`` ({suffix: dataset}). Datasets read through another ``io_backend`` than 'disk' (lmdb) are not scanned.
 """
 import json
 import os
@@ -163,6 +163,8 @@ def scan_dataset(dataset, dataset_opt, path, cache_file=None, progress=True):
     raise DataError naming the path and the file. ``cache_file``: JSON cache (default :func:`cache_path`)."""
     for suffix, part in (getattr(dataset, 'scan_parts', None) or {}).items():
         scan_dataset(part, getattr(part, 'opt', {}), f'{path}.{suffix}', cache_file, progress)
+    if (dataset_opt.get('io_backend') or {}).get('type', 'disk') != 'disk':
+        return  # lmdb keys are not files; an lmdb is checked when it is made
     records = records_of(dataset)
     if not records:
         return

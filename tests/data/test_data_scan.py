@@ -129,3 +129,14 @@ def test_outside_training_a_larger_hr_is_cropped_as_basicsr_does(tmp_path):
     cv2.imwrite(os.path.join(opt['dataroot_gt'], '2.png'), np.zeros((20, 16, 3), np.uint8))
     with pytest.raises(DataError, match=r'the HR must be 16x16 \(to 19x19, cropped\)'):
         scan(paired, tmp_path / 'cache.json')
+
+
+def test_lmdb_datasets_are_not_scanned_as_files(tmp_path):
+    """An lmdb dataset's paths are keys, not files: the scan leaves it alone instead of failing on them."""
+    class LmdbLike:
+        paths = [{'lq_path': 'key0', 'gt_path': 'key0'}]
+    data_scan.scan_dataset(LmdbLike(), {'io_backend': {'type': 'lmdb'}, 'phase': 'train'}, 'datasets.train',
+                           cache_file=str(tmp_path / 'c.json'), progress=False)
+    with pytest.raises(DataError, match=r"^datasets.train: 'key0' cannot be read"):
+        data_scan.scan_dataset(LmdbLike(), {'phase': 'train'}, 'datasets.train', cache_file=str(tmp_path / 'c.json'),
+                               progress=False)
