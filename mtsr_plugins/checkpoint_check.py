@@ -11,6 +11,12 @@ import torch
 from mtsr_plugins.options_check import OptionError
 
 
+# With strict_load_*: false, fewer weights with the same key and shape in file and network than this share of the
+# smaller of the two is an error: a file of another architecture would otherwise "load" nothing and train from
+# scratch with exit 0.
+MIN_SHARE_NON_STRICT = 0.5
+
+
 class CheckpointError(OptionError):
     """A weight or state file is missing, unreadable, unsafe or does not fit the network."""
 
@@ -37,8 +43,8 @@ def load_safely(path):
 def check_checkpoint(net, path, strict=True, param_key='params'):
     """Raise CheckpointError unless ``path`` holds weights that BasicSR's load_network can put into ``net``
     (a bare nn.Module). Mirrors load_network's rules: 'params' stands in for a missing 'params_ema', a 'module.'
-    prefix is ignored, and with strict=False nothing more is required (BasicSR then skips keys whose shapes
-    differ, with a warning in its log)."""
+    prefix is ignored, and with strict=False at least :data:`MIN_SHARE_NON_STRICT` of the smaller of (the network's
+    weights, the file's entries) must fit by key and shape (BasicSR skips the others, with a warning in its log)."""
     ckpt = load_safely(path)
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"'{path}' holds a {type(ckpt).__name__}, not a dict of weights")
@@ -66,3 +72,11 @@ def check_checkpoint(net, path, strict=True, param_key='params'):
     if strict and wrong_shapes:
         raise CheckpointError(f"'{path}' does not fit {name}: {len(wrong_shapes)} shapes differ, e.g. "
                               f'{"; ".join(wrong_shapes[:3])}')
+    loaded = sum(1 for k, v in own.items() if k in theirs and torch.is_tensor(theirs[k]) and theirs[k].shape == v.shape)
+    # the share of what the two could have in common: a file holding a part of the network (stage-1 weights of a
+    # larger stage-2 network) loads in full; the weights of another architecture share next to nothing
+    if not strict and own and loaded < MIN_SHARE_NON_STRICT * min(len(own), len(theirs)):
+        raise CheckpointError(
+            f"'{path}' fits {name} too poorly to load: only {loaded} weights have a key and shape in both (the "
+            f'network has {len(own)}, the file {len(theirs)}; {len(wrong_shapes)} shapes differ); strict_load_*: '
+            f'false needs at least {MIN_SHARE_NON_STRICT:.0%} of the smaller (is it the weights of another network?)')

@@ -33,7 +33,8 @@ import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
 from mtsr_plugins.checkpoint_check import check_checkpoint, load_safely
-from mtsr_plugins.options_check import OptionError, check_options
+from mtsr_plugins.options_check import OptionError, check_num_gpu, check_options
+from mtsr_plugins.startup import prebuild, take_dataset, take_model
 from mtsr_plugins.utils.mixed_precision import configure_precision
 from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
@@ -57,7 +58,16 @@ def find_resume_state_path(opt):
 
 
 def load_resume_state(opt):
-    """Drop-in for ``basicsr.train.load_resume_state`` that also works on CPU."""
+    """Drop-in for ``basicsr.train.load_resume_state`` that also works on CPU; it also builds the datasets and the
+    model (:func:`mtsr_plugins.startup.prebuild`), the last step before BasicSR makes the experiment folder."""
+    resume_state = _read_resume_state(opt)
+    # everything is built and checked before BasicSR makes or renames the experiment folder
+    phases = [(phase, dataset) for phase, dataset in opt['datasets'].items()]
+    prebuild(opt, phases, _basicsr_build_dataset, build_guarded_model)
+    return resume_state
+
+
+def _read_resume_state(opt):
     from basicsr.utils import check_resume
     path = find_resume_state_path(opt)
     if path is None:
@@ -78,18 +88,14 @@ def requested_num_gpu(argv=None):
 
     BasicSR starts the process group (``init_dist(launcher)``) before it hands the options on, so the launcher reads
     this one key itself to pick the backend and device from the options rather than from what hardware exists."""
-    import argparse
     import yaml
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument('-opt')
-    parser.add_argument('--force_yml', nargs='+', default=[])
-    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    opt_path, force_yml = _option_file_arg(argv)
     num_gpu = None
-    if args.opt and osp.isfile(args.opt):
-        with open(args.opt) as f:
-            opt = yaml.safe_load(f)
-        num_gpu = opt.get('num_gpu') if isinstance(opt, dict) else None
-    for entry in args.force_yml:
+    try:
+        num_gpu = read_option_file(opt_path).get('num_gpu')
+    except OptionError:
+        pass  # reported, in one line, when the options are parsed
+    for entry in force_yml:
         key, _, value = entry.partition('=')
         if key.strip() == 'num_gpu':
             num_gpu = yaml.safe_load(value)
@@ -108,7 +114,9 @@ def init_dist(launcher, backend=None, **kwargs):
     if launcher != 'pytorch':
         from basicsr.utils.dist_util import init_dist as basicsr_init_dist
         return basicsr_init_dist(launcher, backend=backend or 'nccl', **kwargs)
-    if uses_gpu(requested_num_gpu(), torch.cuda.is_available()):
+    num_gpu = requested_num_gpu()
+    check_num_gpu('auto' if num_gpu is None else num_gpu, torch.cuda.is_available())
+    if uses_gpu(num_gpu, torch.cuda.is_available()):
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', os.environ['RANK'])) % torch.cuda.device_count())
         backend, device = backend or 'nccl', f'cuda:{torch.cuda.current_device()}'
     else:
@@ -190,21 +198,69 @@ class _TorchWithAtomicSave:
         return getattr(torch, name)
 
 
-def parse_and_check_options(root_path, is_train=True):
-    """BasicSR's ``parse_options`` followed by :func:`check_options`; parse failures become OptionError."""
+def _option_file_arg(argv=None):
+    """The ``-opt`` value and the ``--force_yml`` entries of a BasicSR command line."""
+    import argparse
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('-opt')
+    parser.add_argument('--force_yml', nargs='+', default=[])
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return args.opt, args.force_yml
+
+
+def read_option_file(path):
+    """The option file as a mapping, as BasicSR reads it; OptionError (one line) when it is missing, not YAML, or
+    not a mapping of options (a list, a scalar, empty)."""
     import yaml
+    from basicsr.utils.options import ordered_yaml
+    if not path or not osp.isfile(path):
+        raise OptionError(f"-opt: option file '{path}' does not exist")
+    try:
+        with open(path) as f:
+            opt = yaml.load(f, Loader=ordered_yaml()[0])
+    except yaml.YAMLError as err:
+        mark = getattr(err, 'problem_mark', None)
+        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
+        what = getattr(err, 'problem', None) or str(err).splitlines()[0]
+        raise OptionError(f"-opt: '{path}' is not valid YAML: {what}{where}") from None
+    except UnicodeDecodeError:
+        raise OptionError(f"-opt: '{path}' is not a text (YAML) file") from None
+    if not isinstance(opt, dict):
+        kind = 'empty' if opt is None else f'a {type(opt).__name__}'
+        raise OptionError(f"-opt: '{path}' is {kind}, not a mapping of options (name: ..., model_type: ..., ...)")
+    return opt
+
+
+def parse_and_check_options(root_path, is_train=True):
+    """BasicSR's ``parse_options`` followed by :func:`check_options`; parse failures become OptionError. A test
+    run's datasets and model are built here too (:func:`mtsr_plugins.startup.prebuild`), before BasicSR makes
+    the results folder; a training run builds them after reading its resume state (:func:`load_resume_state`)."""
     from basicsr.utils.options import parse_options
+    read_option_file(_option_file_arg()[0])
     try:
         opt, args = parse_options(root_path, is_train=is_train)
-    except FileNotFoundError as err:
-        raise OptionError(f"-opt: option file '{err.filename}' does not exist") from None
-    except yaml.YAMLError as err:
-        raise OptionError(f'-opt: the option file is not valid YAML: {err}') from None
     except KeyError as err:
-        raise OptionError(f'missing key {err} in the option file') from None
+        raise OptionError(f'missing key {err} in the option file (or in a --force_yml entry)') from None
     opt['auto_resume'] = args.auto_resume
     check_options(opt, is_train=is_train)
+    if not is_train:
+        prebuild(opt, sorted(opt['datasets'].items()), _basicsr_build_dataset, build_guarded_model)
     return opt, args
+
+
+def _basicsr_build_dataset(dataset_opt):
+    from basicsr.data import build_dataset
+    return build_dataset(dataset_opt)
+
+
+def build_prebuilt_dataset(dataset_opt):
+    """Stands in for ``build_dataset`` in BasicSR's pipelines: the dataset :func:`prebuild` made for these options."""
+    return take_dataset(dataset_opt, _basicsr_build_dataset)
+
+
+def build_prebuilt_model(opt):
+    """Stands in for ``build_model`` in BasicSR's pipelines: the model :func:`prebuild` made."""
+    return take_model(opt, build_guarded_model)
 
 
 def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=False, sampler=None, seed=None):
@@ -237,30 +293,81 @@ BASE_MODEL_WRAPPERS = {
 }
 
 
+class PatchError(RuntimeError):
+    """A name this package replaces in BasicSR is missing or is not BasicSR's own (another BasicSR version, or
+    another plugin patched it first)."""
+
+
+# (module, name, where BasicSR 1.4.2 defines the object found there, replacement). The replacements are looked up
+# at call time by BasicSR's pipelines, so each must be BasicSR's original before it is replaced.
+PATCHES = (
+    ('basicsr.train', 'load_resume_state', 'basicsr.train', load_resume_state),
+    ('basicsr.train', 'parse_options', 'basicsr.utils.options', parse_and_check_options),
+    ('basicsr.train', 'EnlargedSampler', 'basicsr.data.data_sampler', ResumableSampler),
+    ('basicsr.train', 'build_dataset', 'basicsr.data', build_prebuilt_dataset),
+    ('basicsr.train', 'build_model', 'basicsr.models', build_prebuilt_model),
+    ('basicsr.train', 'build_dataloader', 'basicsr.data', build_dataloader_with_own_generator),
+    ('basicsr.test', 'parse_options', 'basicsr.utils.options', parse_and_check_options),
+    ('basicsr.test', 'build_dataset', 'basicsr.data', build_prebuilt_dataset),
+    ('basicsr.test', 'build_model', 'basicsr.models', build_prebuilt_model),
+    ('basicsr.utils.options', 'init_dist', 'basicsr.utils.dist_util', init_dist),
+    ('basicsr.models.base_model', 'torch', 'torch', _TorchWithAtomicSave()),
+) + tuple(('basicsr.models.base_model', f'BaseModel.{name}', 'basicsr.models.base_model', wrap)
+          for name, wrap in BASE_MODEL_WRAPPERS.items())
+
+
+def _is_original(obj, home, name):
+    if home == 'torch':
+        return obj is torch
+    return getattr(obj, '__module__', None) == home and getattr(obj, '__qualname__', None) == name
+
+
+def _is_ours(obj, replacement):
+    """Already patched (also by an earlier import of this module: the test suite reloads modules)."""
+    return (obj is replacement or getattr(obj, 'mtsr_patched', False)
+            or str(getattr(obj, '__module__', '')).startswith('mtsr_plugins.')
+            or type(obj).__name__ == '_TorchWithAtomicSave')
+
+
+def check_patch_target(module, name, home):
+    """The object ``module.name`` (``name`` may be 'Class.attr'); PatchError in one line, naming BasicSR's version,
+    when it is missing or not BasicSR's original."""
+    import basicsr
+    owner, _, attr = name.rpartition('.')
+    holder = getattr(module, owner) if owner else module
+    obj = getattr(holder, attr, None)
+    if obj is None or not _is_original(obj, home, name):
+        found = 'missing' if obj is None else f'{getattr(obj, "__module__", type(obj).__name__)}.' \
+                                              f'{getattr(obj, "__qualname__", attr)}'
+        raise PatchError(f'{module.__name__}.{name} is {found}, not BasicSR\'s {home}.{name} (basicsr '
+                         f'{getattr(basicsr, "__version__", "unknown")} installed; mtsr-plugins patches basicsr 1.4.2)')
+    return holder, attr, obj
+
+
 def patch_basicsr():
-    import basicsr.models.base_model
-    import basicsr.test
-    import basicsr.train
-    import basicsr.utils.options
-    basicsr.train.load_resume_state = load_resume_state
-    basicsr.train.parse_options = parse_and_check_options
-    basicsr.train.EnlargedSampler = ResumableSampler
-    basicsr.train.build_model = build_guarded_model
-    basicsr.train.build_dataloader = build_dataloader_with_own_generator
-    basicsr.test.parse_options = parse_and_check_options
-    basicsr.utils.options.init_dist = init_dist
-    basicsr.models.base_model.torch = _TorchWithAtomicSave()
-    base = basicsr.models.base_model.BaseModel
-    for method_name, wrap in BASE_MODEL_WRAPPERS.items():
-        method = getattr(base, method_name)
-        if not getattr(method, 'mtsr_patched', False):  # wrap once, however often this is called
-            wrapped = wrap(method)
+    """Apply :data:`PATCHES` once (calling it again changes nothing); each target is checked first."""
+    import importlib
+    for module_name, name, home, replacement in PATCHES:
+        module = importlib.import_module(module_name)
+        owner, _, attr = name.rpartition('.')
+        holder = getattr(module, owner) if owner else module
+        if _is_ours(getattr(holder, attr, None), replacement):
+            continue
+        holder, attr, original = check_patch_target(module, name, home)
+        if owner:  # a BaseModel method: wrapped, the original is called inside
+            wrapped = replacement(original)
             wrapped.mtsr_patched = True
-            setattr(base, method_name, wrapped)
+            setattr(holder, attr, wrapped)
+        else:
+            setattr(holder, attr, replacement)
 
 
 def _run(pipeline, command):
-    patch_basicsr()
+    try:
+        patch_basicsr()
+    except PatchError as err:
+        print(f'{command}: this BasicSR cannot be patched: {err}', file=sys.stderr)
+        sys.exit(3)
     try:
         pipeline(os.getcwd())
     except OptionError as err:

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mtsr_plugins.data.degradation_pool import load_kernel_file, random_anisotropic_gaussian_kernels
+from mtsr_plugins.options_check import OptionError
 
 
 def pad_to(kernel, size):
@@ -43,7 +44,10 @@ def main(argv=None):
                        + glob.glob(os.path.join(args.kernelgan_dir, '**', '*.npy'), recursive=True))
         if not files:
             raise SystemExit(f"no .mat or .npy kernel under '{args.kernelgan_dir}'")
-        kernels = [load_kernel_file(f) for f in tqdm(files, unit='kernel')]
+        try:
+            kernels = [load_kernel_file(f) for f in tqdm(files, unit='kernel')]
+        except OptionError as err:  # a file without the 'Kernel' key, a broken file: one line, no traceback
+            raise SystemExit(f'make_kernel_pool: {err}') from None
         size = max(k.shape[0] for k in kernels)
         pool = np.stack([pad_to(k, size) for k in kernels]).astype(np.float32)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

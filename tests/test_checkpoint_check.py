@@ -44,8 +44,8 @@ def test_bad_checkpoints_are_named(tmp_path, content, message):
 
 def test_non_strict_loading_accepts_what_basicsr_would_skip(tmp_path):
     net = _net()
-    partial = {k: v for k, v in net.state_dict().items() if k.startswith('0.')}
-    partial['0.bias'] = torch.zeros(7)  # another shape: BasicSR skips it when strict_load is false
+    partial = {k: v for k, v in net.state_dict().items() if k != '1.bias'}  # 3 of 4 keys
+    partial['0.bias'] = torch.zeros(7)  # another shape: BasicSR skips it when strict_load is false; 2 of 4 load
     torch.save({'params': partial}, tmp_path / 'part.pth')
     check_checkpoint(net, str(tmp_path / 'part.pth'), strict=False)
     with pytest.raises(CheckpointError, match='missing keys'):

@@ -36,11 +36,11 @@ def mnist_opt(root, **extra):
 
 
 @pytest.mark.parametrize('kwargs,text', [
-    (dict(sr_branch='edsr'), "network_g.sr_branch must be 'fsrcnn' or 'wdsr', got 'edsr'"),
+    (dict(sr_branch='edsr'), "network_g.sr_branch: expected one of ['fsrcnn', 'wdsr'], got 'edsr'"),
     (dict(num_shared=4, m=1), 'network_g.num_shared for fsrcnn (m=1) must be in 1..3, got 4'),
     (dict(sr_branch='wdsr', num_block=4, num_shared=0), 'num_shared for wdsr (num_block=4) must be in 1..3, got 0'),
-    (dict(scale=3), 'network_g.scale must be 2 or 4'),
-    (dict(num_in_ch=2), 'network_g.num_in_ch must be 1 (MNIST) or 3 (SVHN), got 2'),
+    (dict(scale=3), 'network_g.scale: expected one of [2, 4], got 3'),
+    (dict(num_in_ch=2), 'network_g.num_in_ch: expected one of [1, 3], got 2'),
 ])
 def test_network_options_are_option_errors(kwargs, text):
     from mtsr_plugins.archs.sr2_arch import SR2Net

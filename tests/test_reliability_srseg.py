@@ -69,7 +69,7 @@ def test_model_refuses_bad_stages_radius_crop_and_label_ids(tmp_path):
         build_model(make_opt(tmp_path, stage_iters=(4, 2)))
     opt = make_opt(tmp_path)
     opt['train']['seg_opt']['boundary_radius'] = -1
-    with pytest.raises(OptionError, match='seg_opt.boundary_radius: expected a non-negative integer'):
+    with pytest.raises(OptionError, match='train.seg_opt.boundary_radius: expected an integer >= 0'):
         build_model(opt)
     opt = make_opt(tmp_path)
     opt['datasets']['train']['gt_size'] = 48

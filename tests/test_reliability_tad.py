@@ -40,7 +40,7 @@ def test_dataset_names_corrupt_and_too_small_images(tmp_path):
         dataset[5]
     with pytest.raises(DataError, match=r"0\.png is 20x20, smaller than gt_size 24"):
         TADImageDataset(dict(opt, gt_size=24))[0]
-    with pytest.raises(ValueError, match='gt_size 15 must be a positive multiple of scale 2'):
+    with pytest.raises(ValueError, match='gt_size: expected a multiple of scale 2, got 15'):
         TADImageDataset(dict(opt, gt_size=15))
 
 
@@ -56,7 +56,7 @@ def test_negative_epsilon_and_bad_schedule_are_refused(tmp_path):
     opt['train']['latent_opt']['epsilon'] = -0.5
     with pytest.raises(OptionError, match='epsilon'):
         build_model(opt)
-    with pytest.raises(OptionError, match='tad.quantize_from_iter must be a non-negative integer'):
+    with pytest.raises(OptionError, match='tad.quantize_from_iter: expected an integer >= 0'):
         build_model(_model_opt(tmp_path, quantize_from_iter='late'))
 
 

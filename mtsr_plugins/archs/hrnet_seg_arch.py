@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 
+from mtsr_plugins.options_check import MissingFileError, OptionError, check_number
+
 # mmseg's SegDataPreProcessor statistics for RGB images in 0..255 (ImageNet mean/std).
 MMSEG_MEAN = (123.675, 116.28, 103.53)
 MMSEG_STD = (58.395, 57.12, 57.375)
@@ -53,7 +55,7 @@ def fcn_hr18_model_config():
 def load_mmseg_checkpoint(path):
     """State dict of an mmsegmentation checkpoint file (``state_dict`` entry or a bare state dict)."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"network_s.checkpoint: mmsegmentation checkpoint '{path}' does not exist")
+        raise MissingFileError(f"network_s.checkpoint: mmsegmentation checkpoint '{path}' does not exist")
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError:
@@ -61,7 +63,7 @@ def load_mmseg_checkpoint(path):
         ckpt = torch.load(path, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt.get('params', ckpt)) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
-        raise ValueError(f"network_s.checkpoint: '{path}' holds no state dict (expected key 'state_dict')")
+        raise OptionError(f"network_s.checkpoint: '{path}' holds no state dict (expected key 'state_dict')")
     return {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
@@ -90,8 +92,7 @@ class HRNetSegNet(nn.Module):
         ensure_mmseg_importable()
         from mmseg.registry import MODELS
 
-        if int(num_classes) < 1:
-            raise ValueError(f'network_s.num_classes must be >= 1, got {num_classes}')
+        self.check_options({'num_classes': num_classes}, 'network_s')
         cfg = copy.deepcopy(fcn_hr18_model_config())
         norm_cfg = dict(type=norm_type, requires_grad=True)
         backbone_cfg = cfg['backbone']
@@ -125,6 +126,14 @@ class HRNetSegNet(nn.Module):
             raise KeyError(f"network_s.checkpoint '{path}': missing keys {missing[:5]}..., unexpected keys "
                            f'{unexpected[:5]}... (set network_s.strict_load: false to allow)')
         return missing, unexpected
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        check_number(section, path, 'num_classes', 19, low=1, kind=int)
+        checkpoint = section.get('checkpoint')
+        if checkpoint is not None and not os.path.isfile(checkpoint):
+            raise MissingFileError(f"{path}.checkpoint: mmsegmentation checkpoint '{checkpoint}' does not exist")
 
     def forward(self, x):
         if x.dim() != 4 or x.size(1) != 3:

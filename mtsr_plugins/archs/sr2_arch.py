@@ -17,7 +17,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from basicsr.utils.registry import ARCH_REGISTRY
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import OptionError, check_choice, check_number
 
 
 def conv_bn_prelu(in_ch, out_ch, kernel_size):
@@ -95,18 +95,8 @@ class SR2Net(nn.Module):
     def __init__(self, sr_branch='fsrcnn', num_in_ch=1, scale=4, num_classes=10, num_shared=1, mode='parallel',
                  with_classifier=True, d=56, s=12, m=4, num_feat=32, num_block=16, cls_hidden=1000):
         super().__init__()
-        if sr_branch not in ('fsrcnn', 'wdsr'):
-            raise OptionError(f"network_g.sr_branch must be 'fsrcnn' or 'wdsr', got {sr_branch!r}")
-        if mode not in ('parallel', 'sequential'):
-            raise OptionError(f"network_g.mode must be 'parallel' or 'sequential', got {mode!r}")
-        if num_in_ch not in (1, 3):
-            raise OptionError(f'network_g.num_in_ch must be 1 (MNIST) or 3 (SVHN), got {num_in_ch!r}')
-        if scale not in (2, 4):
-            raise OptionError(f'network_g.scale must be 2 or 4 (the paper\'s factors), got {scale!r}')
-        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
-            raise OptionError(f'network_g.num_classes must be an integer >= 2, got {num_classes!r}')
-        if not isinstance(num_shared, int) or isinstance(num_shared, bool):
-            raise OptionError(f'network_g.num_shared must be an integer, got {num_shared!r}')
+        self.check_options(dict(sr_branch=sr_branch, mode=mode, num_in_ch=num_in_ch, scale=scale,
+                                num_classes=num_classes, num_shared=num_shared), 'network_g')
         self.sr_branch, self.mode, self.scale = sr_branch, mode, scale
 
         if sr_branch == 'fsrcnn':
@@ -148,6 +138,16 @@ class SR2Net(nn.Module):
     def sr_parameters(self):
         """Parameters of the SR network (shared layers included): what stage 1 trains."""
         return [p for name, p in self.named_parameters() if not name.startswith('classifier.')]
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        check_choice(section, path, 'sr_branch', ('fsrcnn', 'wdsr'), 'fsrcnn')
+        check_choice(section, path, 'mode', ('parallel', 'sequential'), 'parallel')
+        check_choice(section, path, 'num_in_ch', (1, 3), 1)  # MNIST, SVHN
+        check_choice(section, path, 'scale', (2, 4), 4)  # the paper's factors
+        check_number(section, path, 'num_classes', 10, low=2, kind=int)
+        check_number(section, path, 'num_shared', 1, kind=int)
 
     def forward(self, x, with_logits=True):
         """x: (N, C, h, w) LR in [0, 1]. Returns (sr (N, C, h*scale, w*scale), logits (N, K) or None).

@@ -19,6 +19,8 @@ from torch import nn as nn
 from basicsr.archs.arch_util import default_init_weights, make_layer
 from basicsr.utils.registry import ARCH_REGISTRY
 
+from mtsr_plugins.options_check import OptionError, check_choice, check_number
+
 SEG_HEAD_PREFIX = 'seg_head.'
 
 
@@ -65,12 +67,8 @@ class SRSEGNet(nn.Module):
     def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=64, num_block=16, upscale=4, num_classes=6,
                  with_seg_head=True, first_last_kernel=9, negative_slope=0.2):
         super().__init__()
-        if upscale not in (2, 4):
-            raise ValueError(f'network_g.upscale: SRSEGNet supports 2 or 4 (x2 pixel-shuffle stages), got {upscale}')
-        if with_seg_head and num_classes < 2:
-            raise ValueError(f'network_g.num_classes must be >= 2, got {num_classes}')
-        if first_last_kernel % 2 != 1:
-            raise ValueError(f'network_g.first_last_kernel must be odd, got {first_last_kernel}')
+        self.check_options(dict(upscale=upscale, with_seg_head=with_seg_head, num_classes=num_classes,
+                                first_last_kernel=first_last_kernel), 'network_g')
         self.upscale = upscale
         self.num_classes = num_classes
         pad = first_last_kernel // 2
@@ -106,6 +104,16 @@ class SRSEGNet(nn.Module):
         """(N,3,h,w) -> (N,2F,h,w): the features just before the first upsampling stage."""
         feat = self.conv_first(x)
         return torch.cat([self.body(feat), feat], dim=1)
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        check_choice(section, path, 'upscale', (2, 4), 4)  # x2 pixel-shuffle stages
+        if section.get('with_seg_head', True):
+            check_number(section, path, 'num_classes', 6, low=2, kind=int)
+        kernel = check_number(section, path, 'first_last_kernel', 9, low=1, kind=int)
+        if kernel % 2 != 1:
+            raise OptionError(f'{path}.first_last_kernel: expected an odd size, got {kernel}')
 
     def forward(self, x, with_seg=None):
         if x.dim() != 4:

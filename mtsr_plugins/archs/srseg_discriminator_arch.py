@@ -9,6 +9,8 @@ from torch import nn as nn
 from basicsr.archs.discriminator_arch import VGGStyleDiscriminator
 from basicsr.utils.registry import ARCH_REGISTRY
 
+from mtsr_plugins.options_check import check_number
+
 NUM_STRIDED = 5  # stride-2 convs (k4 s2 p1: n -> floor(n/2)) in VGGStyleDiscriminator for 128 inputs
 
 
@@ -32,9 +34,7 @@ class SRSEGDiscriminator(VGGStyleDiscriminator):
     """
 
     def __init__(self, num_in_ch=3, num_feat=64, input_size=82, num_hidden=100):
-        if final_map_size(input_size) < 1:
-            raise ValueError(f'network_d.input_size must be >= {2 ** NUM_STRIDED} (five stride-2 convs), '
-                             f'got {input_size}')
+        self.check_options({'input_size': input_size}, 'network_d')
         # 256 keeps BasicSR's extra stage; any other size uses the 128 layout with resized dense layers
         super().__init__(num_in_ch, num_feat, input_size=256 if input_size == 256 else 128)
         if input_size != 256:
@@ -45,6 +45,11 @@ class SRSEGDiscriminator(VGGStyleDiscriminator):
         elif num_hidden != 100:
             self.linear1 = nn.Linear(num_feat * 8 * 4 * 4, num_hidden)
             self.linear2 = nn.Linear(num_hidden, 1)
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        check_number(section, path, 'input_size', 82, low=2 ** NUM_STRIDED, kind=int)  # five stride-2 convs
 
     def forward(self, x):
         if x.dim() != 4 or x.shape[-2:] != (self.input_size, self.input_size):

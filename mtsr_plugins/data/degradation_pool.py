@@ -43,15 +43,18 @@ def load_kernel_file(path):
     """One kernel from a KernelGAN output: ``.mat`` (key 'Kernel') or ``.npy``; normalised to sum 1."""
     if path.endswith('.mat'):
         from scipy.io import loadmat
-        data = loadmat(path)
+        try:
+            data = loadmat(path)
+        except (ValueError, OSError, TypeError) as err:
+            raise OptionError(f"kernel file '{path}' is not a readable .mat file ({err})") from None
         if 'Kernel' not in data:
-            raise KeyError(f"kernel file '{path}' has no key 'Kernel' (KernelGAN's .mat key); keys: "
-                           f"{[k for k in data if not k.startswith('__')]}")
+            raise OptionError(f"kernel file '{path}' has no key 'Kernel' (KernelGAN's .mat key); keys: "
+                              f"{[k for k in data if not k.startswith('__')]}")
         kernel = np.asarray(data['Kernel'], np.float64)
     elif path.endswith('.npy'):
-        kernel = np.load(path).astype(np.float64)
+        kernel = _load_npy(path, 'kernel file').astype(np.float64)
     else:
-        raise ValueError(f"kernel file '{path}': expected .mat or .npy")
+        raise OptionError(f"kernel file '{path}': expected .mat or .npy")
     return check_kernel(kernel, f"kernel file '{path}'")
 
 
@@ -72,10 +75,10 @@ def load_kernel_pool(path):
         files = sorted(glob.glob(os.path.join(path, '**', '*.mat'), recursive=True)
                        + glob.glob(os.path.join(path, '**', '*.npy'), recursive=True))
         if not files:
-            raise FileNotFoundError(f"kernel pool folder '{path}' holds no .mat or .npy kernel")
+            raise OptionError(f"kernel pool folder '{path}' holds no .mat or .npy kernel")
         return [load_kernel_file(f) for f in files]
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"kernel pool '{path}' does not exist (make one with scripts/make_kernel_pool.py)")
+        raise OptionError(f"kernel pool '{path}' does not exist (make one with scripts/make_kernel_pool.py)")
     pool = _load_npy(path, 'kernel pool')
     if pool.ndim == 2:
         pool = pool[None]
@@ -96,8 +99,12 @@ def _load_npy(path, what):
 
 def load_noise_pool(path):
     """(N, h, w, C) float32 noise patches (extract_noise_patches.py)."""
+    if os.path.isdir(path):
+        what = 'an empty folder' if not os.listdir(path) else 'a folder'
+        raise OptionError(f"noise pool '{path}' is {what}; expected the .npy file of noise patches that "
+                          'scripts/extract_noise_patches.py writes')
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"noise pool '{path}' does not exist (make one with scripts/extract_noise_patches.py)")
+        raise OptionError(f"noise pool '{path}' does not exist (make one with scripts/extract_noise_patches.py)")
     pool = _load_npy(path, 'noise pool').astype(np.float32)
     if pool.ndim != 4 or 0 in pool.shape or pool.shape[-1] not in (1, 3):
         raise OptionError(f"noise pool '{path}': expected a non-empty (N, h, w, C) array with C 1 or 3, got shape "

@@ -18,7 +18,7 @@ from torch.utils import data
 from mtsr_plugins.data.degradation_pool import (degrade, fit_noise, gaussian_kernel, load_kernel_pool,
                                                 load_noise_pool)
 from mtsr_plugins.data.image_source import ImageReader, image_paths, to_tensor
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import OptionError, check_choice, check_number, dataset_path, require
 from mtsr_plugins.utils.input_checks import DataError, check_crop_size
 
 
@@ -56,35 +56,39 @@ class DegradedPairDataset(data.Dataset):
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        for key in ('dataroot_gt', 'scale'):
-            if opt.get(key) is None:
-                raise OptionError(f"DegradedPairDataset '{opt.get('name')}': option '{key}' is required")
+        self.check_options(opt, dataset_path(opt))
         self.scale = int(opt['scale'])
         self.paths = image_paths(opt, 'dataroot_gt')
         self.read = ImageReader(opt.get('io_backend'))
-        if opt.get('kernel_pool'):
-            self.kernels = load_kernel_pool(opt['kernel_pool'])
-        else:
-            size, sigma = opt.get('blur_size', 11), opt.get('blur_sigma', 1.5)
-            if not (isinstance(size, int) and size > 0 and isinstance(sigma, (int, float)) and sigma > 0):
-                raise OptionError(f'DegradedPairDataset: blur_size must be a positive integer and blur_sigma > 0, '
-                                  f'got {size!r} and {sigma!r}')
-            self.kernels = [gaussian_kernel(size, sigma)]
+        try:
+            self.kernels = (load_kernel_pool(opt['kernel_pool']) if opt.get('kernel_pool')
+                            else [gaussian_kernel(opt.get('blur_size', 11), opt.get('blur_sigma', 1.5))])
+            self.noises = load_noise_pool(opt['noise_pool']) if opt.get('noise_pool') else None
+        except OptionError as err:
+            raise OptionError(f"{'kernel_pool' if 'kernel' in str(err) else 'noise_pool'}: {err}") from None
         self.degrade_in_model = bool(opt.get('degrade_in_model', False))
         if self.degrade_in_model:
             self.kernels = _same_size_kernels(self.kernels)
-        self.noises = load_noise_pool(opt['noise_pool']) if opt.get('noise_pool') else None
         self.noise_sigma = float(opt.get('noise_sigma') or 0) / 255.
-        if not self.noise_sigma >= 0:
-            raise OptionError(f"DegradedPairDataset: noise_sigma must be >= 0 (grey levels), "
-                              f"got {opt['noise_sigma']!r}")
         self.downsample = opt.get('downsample', 'direct')
-        if self.downsample not in ('direct', 'bicubic'):
-            raise OptionError(f"DegradedPairDataset: downsample must be 'direct' or 'bicubic', got {self.downsample!r}")
-        check_crop_size(opt.get('gt_size'), self.scale, f"DegradedPairDataset '{opt.get('name')}': gt_size")
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        require(section, path, 'dataroot_gt', 'scale')
+        if not section.get('kernel_pool'):
+            check_number(section, path, 'blur_size', 11, low=1, kind=int)
+            check_number(section, path, 'blur_sigma', 1.5, low=0, low_open=True)
+        check_number(section, path, 'noise_sigma', 0, low=0, allow_none=True)
+        check_choice(section, path, 'downsample', ('direct', 'bicubic'), 'direct')
+        check_crop_size(section.get('gt_size'), int(section['scale']), f'{path}.gt_size')
 
     def __len__(self):
         return len(self.paths)
+
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        return [{'gt': path} for path in self.paths]
 
     def __getitem__(self, index):
         train = self.opt.get('phase') == 'train'

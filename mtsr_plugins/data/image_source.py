@@ -11,21 +11,22 @@ import numpy as np
 import torch
 from basicsr.utils import FileClient, scandir
 
-from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import check_headers, read_image
+from mtsr_plugins.options_check import MissingFileError, OptionError
+from mtsr_plugins.utils.input_checks import read_image
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def image_paths(opt, key='dataroot_gt', client_key='gt'):
-    """Sorted image paths (disk) or lmdb keys of ``opt[key]``; errors name ``datasets.<name>.<key>``.
+    """Sorted image paths (disk) or lmdb keys of ``opt[key]``; errors name ``key`` (put under the dataset's option
+    path by :func:`mtsr_plugins.options_check.under`).
 
     For lmdb the folder must end in ``.lmdb`` and hold ``meta_info.txt``; ``opt['io_backend']`` gets the
     ``db_paths`` / ``client_keys`` that BasicSR's FileClient needs (set here, so option files stay short)."""
-    where = f"datasets.{opt.get('name')}.{key}"
+    where = key
     root = opt.get(key)
     if not root or not os.path.isdir(root):
-        raise OptionError(f"{where}: '{root}' is not a folder")
+        raise MissingFileError(f"{where}: '{root}' is not a folder")
     backend = dict(opt.get('io_backend') or {'type': 'disk'})
     if backend.get('type') == 'lmdb':
         meta = os.path.join(root, 'meta_info.txt')
@@ -40,9 +41,8 @@ def image_paths(opt, key='dataroot_gt', client_key='gt'):
         return keys
     paths = sorted(os.path.join(root, p) for p in scandir(root, recursive=True) if p.lower().endswith(IMG_EXTENSIONS))
     if not paths:
-        raise OptionError(f"{where}: no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'")
-    check_headers(paths, where)
-    return paths
+        raise MissingFileError(f"{where}: no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'")
+    return paths  # headers and sizes: checked before training by mtsr_plugins.data_scan
 
 
 class ImageReader:

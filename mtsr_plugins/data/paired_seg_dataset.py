@@ -23,7 +23,8 @@ from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.matlab_functions import imresize
 from basicsr.utils.registry import DATASET_REGISTRY
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import (MissingFileError, OptionError, check_choice, check_number, dataset_path,
+                                        require)
 from mtsr_plugins.utils.input_checks import (DataError, check_crop_size, check_headers, check_label_ids,
                                              check_scale_pair, decode_image, read_image)
 
@@ -40,11 +41,11 @@ def load_class_map(spec):
     if isinstance(spec, dict):
         return {int(k): int(v) for k, v in spec.items()}
     if not osp.isfile(spec):
-        raise FileNotFoundError(f'class_map: file {spec!r} does not exist')
+        raise MissingFileError(f"class_map: file '{spec}' does not exist")
     with open(spec, newline='') as handle:
         rows = list(csv.DictReader(handle))
     if not rows or 'source' not in rows[0] or 'target' not in rows[0]:
-        raise ValueError(f"class_map: {spec!r} needs CSV columns 'source' and 'target'")
+        raise OptionError(f"class_map: '{spec}' needs CSV columns 'source' and 'target'")
     return {int(row['source']): int(row['target']) for row in rows}
 
 
@@ -53,7 +54,7 @@ def class_lookup(class_map, unmapped_value):
     lut = np.full(256, unmapped_value, dtype=np.uint8)
     for source, target in class_map.items():
         if not (0 <= source < 256 and 0 <= target < 256):
-            raise ValueError(f'class_map: {source} -> {target} is outside the uint8 label range 0..255')
+            raise OptionError(f'class_map: {source} -> {target} is outside the uint8 label range 0..255')
         lut[source] = target
     return lut
 
@@ -66,7 +67,7 @@ def downscale_label_nearest(label, scale):
 
 def _stems(folder, key):
     if not osp.isdir(folder):
-        raise FileNotFoundError(f'datasets.*.{key}: folder {folder!r} does not exist')
+        raise MissingFileError(f"{key}: folder '{folder}' does not exist")
     return {osp.splitext(name)[0]: osp.join(folder, name) for name in sorted(os.listdir(folder))
             if name.lower().endswith(IMG_EXTENSIONS)}
 
@@ -95,13 +96,10 @@ class PairedImageSegDataset(data.Dataset):
         self.scale = int(opt['scale'])
         self.file_client = None
         self.io_backend_opt = dict(opt.get('io_backend') or {'type': 'disk'})  # a copy: FileClient pops 'type'
+        self.check_options(opt, dataset_path(opt))
         self.label_scale = opt.get('label_scale', 'lq')
-        if self.label_scale not in ('lq', 'gt'):
-            raise OptionError(f"datasets.{opt.get('name')}.label_scale must be 'lq' or 'gt', got {self.label_scale!r}")
         self.ignore_index = int(opt.get('ignore_index', 255))
         self.num_classes = opt.get('num_classes')
-        if opt.get('phase') == 'train':
-            check_crop_size(opt.get('gt_size'), self.scale, f"datasets.{opt.get('name')}.gt_size")
         class_map = load_class_map(opt.get('class_map'))
         self.lut = None if class_map is None else class_lookup(class_map, int(opt.get('unmapped', self.ignore_index)))
 
@@ -110,16 +108,31 @@ class PairedImageSegDataset(data.Dataset):
         lqs = _stems(opt['dataroot_lq'], 'dataroot_lq') if opt.get('dataroot_lq') else None
         missing = [s for s in gts if s not in labels or (lqs is not None and s not in lqs)]
         if missing:
-            raise FileNotFoundError(f'{len(missing)} HR images have no label (or LR) file of the same name, e.g. '
-                                    f'{missing[:3]} (dataroot_label={opt["dataroot_label"]!r})')
+            raise MissingFileError(f"dataroot_label: {len(missing)} HR images have no label (or LR) file of the same "
+                                   f"name, e.g. {missing[:3]} (dataroot_label '{opt['dataroot_label']}')")
         if not gts:
-            raise FileNotFoundError(f"datasets: no images in dataroot_gt {opt['dataroot_gt']!r}")
+            raise MissingFileError(f"dataroot_gt: no images ({', '.join(IMG_EXTENSIONS)}) in '{opt['dataroot_gt']}'")
         self.samples = [(gts[s], None if lqs is None else lqs[s], labels[s]) for s in gts]
         for key, paths in (('dataroot_gt', gts), ('dataroot_lq', lqs or {}), ('dataroot_label', labels)):
-            check_headers(sorted(paths.values()), f"datasets.{opt.get('name')}.{key}")
+            check_headers(sorted(paths.values()), key)
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        require(section, path, 'dataroot_gt', 'dataroot_label')
+        check_choice(section, path, 'label_scale', ('lq', 'gt'), 'lq')
+        check_number(section, path, 'num_classes', low=1, kind=int, allow_none=True)
+        if section.get('phase') == 'train':
+            check_crop_size(section.get('gt_size'), int(section.get('scale', 1)), f'{path}.gt_size')
 
     def __len__(self):
         return len(self.samples)
+
+    exact_pairs = False  # the HR image is mod-cropped to the scale
+
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        return [{'gt': gt, 'lq': lq, 'label': label} for gt, lq, label in self.samples]
 
     def _read(self, path, flag):
         if self.file_client is None:

@@ -23,7 +23,7 @@ from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import MissingFileError, OptionError, check_number, dataset_path, require, under
 from mtsr_plugins.utils.input_checks import (DataError, check_headers, check_label_ids, check_scale_pair,
                                              decode_image, read_image)
 
@@ -69,30 +69,42 @@ class RealLRSegDataset(data.Dataset):
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        for key in ('dataroot_lq', 'dataroot_label', 'scale'):
-            if opt.get(key) is None:
-                raise OptionError(f"RealLRSegDataset '{opt.get('name')}': option '{key}' is required")
+        self.check_options(opt, dataset_path(opt))
         for key in ('dataroot_lq', 'dataroot_label', 'dataroot_gt'):
             if opt.get(key) is not None and not os.path.isdir(opt[key]):
-                raise FileNotFoundError(f"RealLRSegDataset: {key} '{opt[key]}' is not a folder")
+                raise MissingFileError(f"{key}: '{opt[key]}' is not a folder")
         self.scale = int(opt['scale'])
         self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
         self.file_client = None
         self.pairs = _paired_paths(opt['dataroot_lq'], opt['dataroot_label'], 'dataroot_label')
         if not self.pairs:
-            raise FileNotFoundError(f"RealLRSegDataset: no image in dataroot_lq '{opt['dataroot_lq']}'")
+            raise MissingFileError(f"dataroot_lq: no images in '{opt['dataroot_lq']}'")
         self.gt_paths = None
         if opt.get('dataroot_gt'):
             self.gt_paths = [gt for _, gt in _paired_paths(opt['dataroot_lq'], opt['dataroot_gt'], 'dataroot_gt')]
         self.num_classes = opt.get('num_classes')
         self.ignore_index = int(opt.get('ignore_index', 255))
-        name = opt.get('name')
-        check_headers([lq for lq, _ in self.pairs], f'datasets.{name}.dataroot_lq')
-        check_headers([label for _, label in self.pairs], f'datasets.{name}.dataroot_label')
-        check_headers(self.gt_paths or [], f'datasets.{name}.dataroot_gt')
+        check_headers([lq for lq, _ in self.pairs], 'dataroot_lq')
+        check_headers([label for _, label in self.pairs], 'dataroot_label')
+        check_headers(self.gt_paths or [], 'dataroot_gt')
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        require(section, path, 'dataroot_lq', 'dataroot_label', 'scale')
+        check_number(section, path, 'num_classes', low=1, kind=int, allow_none=True)
+        check_number(section, path, 'lq_size', low=1, kind=int, allow_none=True)
 
     def __len__(self):
         return len(self.pairs)
+
+    label_sizes = ('gt',)  # label maps are at LR size x scale
+    exact_pairs = True  # an HR image must be LR size x scale
+
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        gts = self.gt_paths or [None] * len(self.pairs)
+        return [{'lq': lq, 'label': label, 'gt': gt} for (lq, label), gt in zip(self.pairs, gts)]
 
     def __getitem__(self, index):
         if self.file_client is None:
@@ -146,20 +158,45 @@ class SSGRWSRTrainDataset(data.Dataset):
         super().__init__()
         self.opt = opt
         parts = {}
-        for key, default_type in (('real', 'RealLRSegDataset'), ('synthetic', 'DegradedPairDataset')):
-            if not isinstance(opt.get(key), dict):
-                raise OptionError(f"SSGRWSRTrainDataset: option '{key}' (the options of a {default_type}) is required")
-            sub = dict(opt[key])
-            sub.setdefault('type', default_type)
-            sub.setdefault('name', f"{opt.get('name', 'train')}_{key}")
-            sub.setdefault('phase', opt.get('phase', 'train'))
-            if 'scale' in opt:
-                sub.setdefault('scale', opt['scale'])
-            parts[key] = build_dataset(sub)
+        for key, sub in self.parts(opt, dataset_path(opt)).items():
+            try:
+                parts[key] = build_dataset(sub)
+            except OptionError as err:  # a part's message names its key inside the part: prefix the part
+                raise under(key, err) from None
         self.real, self.synthetic = parts['real'], parts['synthetic']
+
+    @staticmethod
+    def parts(section, path):
+        """{'real': options, 'synthetic': options} of the two datasets, with the defaults filled in."""
+        parts = {}
+        for key, default_type in (('real', 'RealLRSegDataset'), ('synthetic', 'DegradedPairDataset')):
+            if not isinstance(section.get(key), dict):
+                raise OptionError(f'{path}.{key}: required (the options of a {default_type})')
+            sub = dict(section[key])
+            sub.setdefault('type', default_type)
+            sub.setdefault('name', f"{section.get('name', 'train')}_{key}")
+            sub.setdefault('phase', section.get('phase', 'train'))
+            if 'scale' in section:
+                sub.setdefault('scale', section['scale'])
+            parts[key] = sub
+        return parts
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks of both parts (by their own classes), run before anything is built."""
+        from basicsr.utils.registry import DATASET_REGISTRY
+        for key, sub in cls.parts(section, path).items():
+            hook = getattr(DATASET_REGISTRY.get(sub['type']), 'check_options', None)
+            if hook:
+                hook(sub, f'{path}.{key}', opt)
 
     def __len__(self):
         return max(len(self.real), len(self.synthetic))
+
+    @property
+    def scan_parts(self):
+        """Parts whose files :mod:`mtsr_plugins.data_scan` checks, by option sub-path."""
+        return {'real': self.real, 'synthetic': self.synthetic}
 
     def __getitem__(self, index):
         real = self.real[index % len(self.real)]

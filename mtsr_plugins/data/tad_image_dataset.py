@@ -12,7 +12,7 @@ from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
 from mtsr_plugins.data.image_source import ImageReader, image_paths, to_tensor
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import OptionError, check_choice, check_number, dataset_path, require
 from mtsr_plugins.utils.input_checks import DataError
 
 
@@ -42,31 +42,35 @@ class TADImageDataset(data.Dataset):
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        for key in ('dataroot_gt', 'io_backend'):
-            if key not in opt:
-                raise OptionError(f'TADImageDataset: option {key!r} is required')
-        self.scale = int(opt.get('scale', 1))
+        self.check_options(opt, dataset_path(opt))
         self.task = opt.get('task', 'sr')
+        self.scale = 1 if self.task == 'color' else int(opt.get('scale', 1))
         self.resize = opt.get('guidance_resize', 'matlab_bicubic')
-        if self.task not in ('sr', 'color'):
-            raise OptionError(f"TADImageDataset: task must be 'sr' or 'color', got {self.task!r}")
-        if self.resize not in GUIDANCE_RESIZES:
-            raise OptionError(f'TADImageDataset: guidance_resize must be one of {GUIDANCE_RESIZES}, '
-                              f'got {self.resize!r}')
-        if self.task == 'color':
-            self.scale = 1
         self.is_train = opt.get('phase', 'train') == 'train'
         if self.is_train:
             self.gt_size = int(opt.get('gt_size', 96))
-            if self.gt_size <= 0 or self.gt_size % self.scale:
-                raise OptionError(f'TADImageDataset: gt_size {self.gt_size} must be a positive multiple of scale '
-                                  f'{self.scale}')
         self.paths = image_paths(opt, 'dataroot_gt')
         self.read = ImageReader(opt.get('io_backend'))
         self.guidance_in_dataset = bool(opt.get('guidance_in_dataset', False))
 
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        require(section, path, 'dataroot_gt', 'io_backend')
+        task = check_choice(section, path, 'task', ('sr', 'color'), 'sr')
+        check_choice(section, path, 'guidance_resize', GUIDANCE_RESIZES, 'matlab_bicubic')
+        scale = 1 if task == 'color' else int(section.get('scale', 1))
+        if section.get('phase', 'train') == 'train':
+            gt_size = check_number(section, path, 'gt_size', 96, low=1, kind=int)
+            if gt_size % scale:
+                raise OptionError(f'{path}.gt_size: expected a multiple of scale {scale}, got {gt_size}')
+
     def __len__(self):
         return len(self.paths)
+
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        return [{'gt': path} for path in self.paths]
 
     def __getitem__(self, index):
         path = self.paths[index]

@@ -11,7 +11,7 @@ from torch import nn as nn
 
 from basicsr.utils.registry import LOSS_REGISTRY
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import check_choice, check_number
 
 
 def disk_kernel(radius, device=None):
@@ -66,16 +66,17 @@ class BoundaryMaskedCELoss(nn.Module):
 
     def __init__(self, loss_weight=1.0, boundary_radius=2, ignore_index=255, reduction='mean'):
         super().__init__()
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-        if boundary_radius is not None and (isinstance(boundary_radius, bool) or not isinstance(boundary_radius, int)
-                                            or boundary_radius < 0):
-            raise OptionError(f'seg_opt.boundary_radius: expected a non-negative integer (label pixels) or ~ for no '
-                              f'mask, got {boundary_radius!r}')
+        self.check_options({'reduction': reduction, 'boundary_radius': boundary_radius}, 'train.seg_opt')
         self.loss_weight = loss_weight
         self.boundary_radius = boundary_radius
         self.ignore_index = ignore_index
         self.reduction = reduction
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        check_choice(section, path, 'reduction', ('none', 'mean', 'sum'), 'mean')
+        check_number(section, path, 'boundary_radius', 2, low=0, kind=int, allow_none=True)
 
     def mask(self, label):
         """(N,H,W) bool: True where the CE is dropped for being near a boundary (for pictures: black = masked)."""

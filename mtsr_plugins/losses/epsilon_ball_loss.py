@@ -5,7 +5,7 @@ from torch import nn
 
 from basicsr.utils.registry import LOSS_REGISTRY
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import OptionError, check_choice
 
 
 @LOSS_REGISTRY.register()
@@ -29,13 +29,18 @@ class EpsilonBallL1Loss(nn.Module):
 
     def __init__(self, loss_weight=1.0, epsilon=1.0, reduction='mean'):
         super().__init__()
-        if reduction != 'mean':
-            raise OptionError(f"EpsilonBallL1Loss: only reduction 'mean' is supported, got {reduction!r}")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
-            raise OptionError(f'train.latent_opt.epsilon: expected a number >= 0 (percent), got {epsilon!r}')
+        self.check_options({'epsilon': epsilon, 'reduction': reduction}, 'train.latent_opt')
         self.loss_weight = float(loss_weight)
         self.epsilon = float(epsilon)
         self.last_ratio = None  # the ratio of the last call, in percent (for logging)
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
+        check_choice(section, path, 'reduction', ('mean',), 'mean')
+        epsilon = section.get('epsilon', 1.0)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
+            raise OptionError(f'{path}.epsilon: expected a number >= 0 (percent), got {epsilon!r}')
 
     def ratio(self, pred, target):
         """100 * mean|pred - target| / max|pred - target| as a float tensor (0 when both are equal)."""

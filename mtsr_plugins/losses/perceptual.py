@@ -9,6 +9,8 @@ from torch import nn as nn
 from basicsr.losses import build_loss
 from basicsr.utils import get_root_logger
 
+from mtsr_plugins.options_check import MissingFileError
+
 
 def vgg_weights_file(vgg_type):
     """(file name, folder) where torchvision looks for the ImageNet weights of ``vgg_type`` before downloading."""
@@ -53,7 +55,7 @@ def build_perceptual_loss(popt):
         file_name, folder = vgg_weights_file(vgg_type)
         basicsr_local = vgg_type == 'vgg19' and osp.exists(vgg_arch.VGG_PRETRAIN_PATH)
         if not basicsr_local and not osp.isfile(osp.join(folder, file_name)):
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'train.perceptual_opt: the ImageNet weights of {vgg_type} are not on this machine and will not be '
                 f'downloaded. Put {file_name} (from https://download.pytorch.org/models/{file_name}) into {folder} '
                 f'(torch hub cache; $TORCH_HOME moves it), or set perceptual_opt.pretrained: false for a '

@@ -51,7 +51,7 @@ class SR2Model(MTSRModel):
     output_keys = ('output', 'logits')
 
     def __init__(self, opt):
-        self._check_options(opt)
+        self.check_options(opt)
         if opt.get('is_train') and opt.get('dist') and 'find_unused_parameters' not in opt:
             stage, cls_weight = _train_stage_and_weight(opt['train'])
             # DDP needs to know that the classifier gets no gradient in stage 1 (and with lambda 0)
@@ -59,9 +59,14 @@ class SR2Model(MTSRModel):
                 opt['find_unused_parameters'] = True
         super().__init__(opt)
 
-    @staticmethod
-    def _check_options(opt):
-        """Network options against the top-level scale and the data sources' channel counts."""
+    @classmethod
+    def check_options(cls, section, path='', opt=None):
+        """Network options against the top-level scale and the data sources' channel counts, and train.stage /
+        train.cls_weight; run by :func:`mtsr_plugins.options_check.check_options` before anything is built
+        (``section`` is the whole option dict: a model reads several sections)."""
+        opt = section
+        if opt.get('is_train') and isinstance(opt.get('train'), dict):
+            _train_stage_and_weight(opt['train'])
         net_opt = opt['network_g']
         if 'scale' in opt and net_opt.get('scale', 4) != opt['scale']:
             raise OptionError(f"network_g.scale ({net_opt.get('scale', 4)}) must equal the top-level scale "

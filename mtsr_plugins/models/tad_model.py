@@ -9,7 +9,7 @@ from basicsr.utils import tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from mtsr_plugins.models.base_model import MTSRModel, bare
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import OptionError, check_number
 
 SLR_METRIC = 'psnr_slr'  # PSNR (dB) of the stored SLR against the guidance, always reported in validation
 
@@ -39,17 +39,21 @@ class TADModel(MTSRModel):
     output_keys = ('output', 'slr')
     own_metrics = {SLR_METRIC: 'higher'}
 
+    @classmethod
+    def check_options(cls, section, path='', opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built
+        (``section`` is the whole option dict: a model reads several sections)."""
+        for key in ('guidance_off_iter', 'quantize_from_iter'):
+            check_number(section.get('tad') or {}, 'tad', key, low=0, kind=int, allow_none=True)
+
     def __init__(self, opt):
+        self.check_options(opt)
         tad = opt.get('tad') or {}
         self.no_tad = bool(tad.get('no_tad', False))
         self.guidance_off_iter = tad.get('guidance_off_iter')
         self.quantize_from_iter = tad.get('quantize_from_iter')
         self.add_guidance_test = bool(tad.get('add_guidance', True))
         self.quantize_test = bool(tad.get('quantize_test', True))
-        for key in ('guidance_off_iter', 'quantize_from_iter'):
-            val = getattr(self, key)
-            if val is not None and (not isinstance(val, int) or val < 0):
-                raise OptionError(f'TADModel: tad.{key} must be a non-negative integer or ~, got {val!r}')
         self.current_iter = 0
         super().__init__(opt)
         self._check_consistency()

@@ -1,10 +1,10 @@
 """Input checks that several datasets share, with errors that name the file, the pair or the values.
 
 Cost policy (documented in the method docs): at construction a dataset checks what is cheap - folders, file-name
-pairing, and the image *header* (readable, size) of the first ``HEADER_CHECKS`` files of each folder via
-:func:`image_size`. Every file is read in ``__getitem__`` anyway, so the full checks (decodable, LR/HR sizes agree
-with the scale, label ids within ``num_classes``) run there, lazily, with the file named in the error. A full scan
-at start-up would read a whole data set (COCO-Stuff: 118k images) before the first iteration.
+pairing, and the image of the first ``HEADER_CHECKS`` files of each folder via :func:`image_size`. Under
+``mtsr-train`` / ``mtsr-test`` every file is then checked before the first iteration (header, sizes, label ids; cached
+per file) by :mod:`mtsr_plugins.data_scan`; ``__getitem__`` keeps its checks (decodable, LR/HR sizes agree with the
+scale, label ids within ``num_classes``) for datasets used on their own, with the file named in the error.
 """
 import cv2
 import numpy as np
