@@ -12,7 +12,7 @@ import torch
 from basicsr.utils import FileClient, scandir
 
 from mtsr_plugins.options_check import MissingFileError, OptionError
-from mtsr_plugins.utils.input_checks import read_image
+from mtsr_plugins.utils.input_checks import check_headers, read_image
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -42,7 +42,8 @@ def image_paths(opt, key='dataroot_gt', client_key='gt'):
     paths = sorted(os.path.join(root, p) for p in scandir(root, recursive=True) if p.lower().endswith(IMG_EXTENSIONS))
     if not paths:
         raise MissingFileError(f"{where}: no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'")
-    return paths  # headers and sizes: checked before training by mtsr_plugins.data_scan
+    check_headers(paths, where)  # the first few; mtsr-train scans every file before training (data_scan)
+    return paths
 
 
 class ImageReader:
