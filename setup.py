@@ -49,7 +49,8 @@ setup(
     long_description=open(os.path.join(HERE, 'README.md'), encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
-    packages=['mtsr_plugins'] + [f'mtsr_plugins.{p}' for p in ('archs', 'losses', 'models', 'data', 'metrics', 'utils')],
+    packages=['mtsr_plugins'] + [f'mtsr_plugins.{p}' for p in ('archs', 'losses', 'models', 'data', 'metrics', 'utils',
+                                                                'inference')],
     py_modules=['mtsr_plugins_hook'],
     package_data={'mtsr_plugins': ['resources/*']},
     install_requires=[
@@ -71,7 +72,7 @@ setup(
         'matplotlib',
     ],
     extras_require={
-        'test': ['pytest'],
+        'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript'],  # onnx*: mtsr-export --format onnx --check
         'demo': ['mlxtend'],
         'face': ['facexlib'],
     },
@@ -79,6 +80,8 @@ setup(
         'mtsr-train = mtsr_plugins.launch:train_main',
         'mtsr-test = mtsr_plugins.launch:test_main',
         'mtsr-demo-data = mtsr_plugins.demo_data:main',
+        'mtsr-infer = mtsr_plugins.infer:main',
+        'mtsr-export = mtsr_plugins.export:main',
     ]},
     cmdclass={'build_py': BuildPyWithHook},
     zip_safe=False,
