@@ -121,8 +121,8 @@ class Runner:
         return self._tiles[name, batch]
 
     def run(self, name, x):
-        """Tileable function ``name`` on x (N, C, H, W): returns its outputs (float32, CPU), each cropped to
-        ceil((H, W) * ratio)."""
+        """Tileable function ``name`` on x (N, C, H, W): returns its outputs, each cropped to ceil((H, W) * ratio)
+        (on the device in the network's precision, or float32 on the CPU when tiled)."""
         _, _, ratios, align = self.tileables(self.net)[name]
         x = x.to(self.device, self.dtype)
         if self.channels_last:
@@ -174,7 +174,7 @@ class SRSEGRunner(Runner):
         sr = super().write(outputs, stem, image, result)
         if 'classes' in result:
             s = self.scale
-            classes = np.kron(result['classes'].numpy().astype(np.uint8), np.ones((s, s), np.uint8))
+            classes = np.kron(result['classes'].cpu().numpy().astype(np.uint8), np.ones((s, s), np.uint8))
             if not cv2.imwrite(outputs.path(f'{stem}_classes.png'), classes):
                 raise ImageError(f"could not write '{outputs.path(f'{stem}_classes.png')}'")
             sr8 = np.clip(np.round(to_channels(sr, 3) * 255), 0, 255).astype(np.uint8)
@@ -199,12 +199,11 @@ class SR2Runner(Runner):
         if self.tile_for('sr', x.shape[0]) > 0:  # SR by tiles; the classifier needs the whole image
             (sr,) = self.run('sr', x)
             with torch.inference_mode():
-                logits = self._fn('both')(x.to(self.device, self.dtype))[1].float().cpu()
+                logits = self._fn('both')(x.to(self.device, self.dtype))[1]
         else:
             with torch.inference_mode():
                 sr, logits = self._fn('both')(x.to(self.device, self.dtype))
-            sr, logits = sr.float().cpu(), logits.float().cpu()
-        probs = torch.softmax(logits, 1)
+        probs = torch.softmax(logits.float().cpu(), 1)
         return [{'sr': s, 'probs': p} for s, p in zip(sr, probs)]
 
     def write(self, outputs, stem, image, result):
@@ -252,7 +251,7 @@ class TADRunner(Runner):
             (shr,) = self.run('decode', x)
             return [{'shr': s} for s in shr]
         (slr,) = self.run('encode', x)
-        slr = torch.round(slr.clamp(0, 1) * 255) / 255  # the 8-bit image a user stores
+        slr = torch.round(slr.float().clamp(0, 1) * 255) / 255  # the 8-bit image a user stores
         if self.mode == 'encode':
             return [{'slr': s} for s in slr]
         (shr,) = self.run('decode', slr)

@@ -43,7 +43,8 @@ def _out_index(i, ratio):
 
 
 def run_tiled(fn, x, tile, pad, ratios, align=1, out_device='cpu'):
-    """``fn(x)`` computed tile by tile; returns the tuple of outputs (float32 on ``out_device``).
+    """``fn(x)`` computed tile by tile; returns the tuple of outputs (untiled: as ``fn`` gives them, on its device;
+    tiled: float32 on ``out_device``, so that only one tile at a time occupies the GPU).
 
     Args:
         fn: (N, C, h, w) -> tensor or tuple of tensors; output k of size (h, w) * ratios[k].
@@ -56,7 +57,7 @@ def run_tiled(fn, x, tile, pad, ratios, align=1, out_device='cpu'):
     ratios = [Fraction(r) for r in ratios]
     h, w = x.shape[-2:]
     if tile <= 0 or (tile >= h and tile >= w):
-        return tuple(o.float().to(out_device) for o in _as_tuple(fn(x)))
+        return _as_tuple(fn(x))
     tile = math.ceil(tile / align) * align
     pad = math.ceil(pad / align) * align
     outs = None
