@@ -10,13 +10,12 @@ import argparse
 import os
 import sys
 
+from mtsr_plugins.inference.loading import add_model_arguments
+
 
 def build_parser():
     p = argparse.ArgumentParser(prog='mtsr-export', description='Export a trained model for inference.')
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument('--exp', help='experiment folder (experiments/NAME): its option file and newest weights')
-    src.add_argument('--opt', help='option file; weights from path.pretrain_network_g or --weights')
-    p.add_argument('--weights', help='weight file (.pth) instead of the automatic choice')
+    add_model_arguments(p)
     p.add_argument('--format', choices=('onnx', 'torchscript'), required=True)
     p.add_argument('-o', '--output', required=True, help='file to write (.onnx / .pt)')
     p.add_argument('--check', action='store_true', help='run the file on a random input and compare with PyTorch')

@@ -8,13 +8,12 @@ processed, 1 when some failed (each named in one line), 2 for a wrong option, we
 import argparse
 import sys
 
+from mtsr_plugins.inference.loading import add_model_arguments
+
 
 def build_parser():
     p = argparse.ArgumentParser(prog='mtsr-infer', description='Run a trained mtsr-plugins / BasicSR model on images.')
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument('--exp', help='experiment folder (experiments/NAME): its option file and newest weights')
-    src.add_argument('--opt', help='option file (train or test); weights from path.pretrain_network_g or --weights')
-    p.add_argument('--weights', help='weight file (.pth) instead of the automatic choice')
+    add_model_arguments(p)
     p.add_argument('-i', '--input', required=True, help='image file or folder of images')
     p.add_argument('-o', '--output', required=True, help='output folder (not the input folder)')
     p.add_argument('--tile', type=int, default=None,

@@ -1,7 +1,6 @@
 """mtsr-infer: every method on a tiny trained-like experiment, tiles, odd sizes, image kinds, bad files, no
 overwrites, and the exact speed rewrites (BN folding, padded last conv)."""
 import os
-import sys
 
 import cv2
 import numpy as np
@@ -271,5 +270,12 @@ def test_float64_copy_leaves_the_network_alone():
     assert next(net.parameters()).dtype == torch.float32 and next(copy64.parameters()).dtype == torch.float64
 
 
-if __name__ == '__main__':
-    sys.exit(pytest.main([__file__, '-q']))
+@pytest.mark.gpu
+def test_cuda_speed_path_matches_cpu(experiments):
+    """On a GPU: fp16 + channels_last + padded last conv + tiles close to the CPU fp32 run (lead's GPU check)."""
+    exp, _ = experiments['srseg']
+    x = torch.rand(2, 3, 40, 36, generator=torch.Generator().manual_seed(0))
+    ref = _runner(exp).process(x)
+    gpu = _runner(exp, device='cuda', precision='fp16', channels_last=True, pad_last=True, tile=0).process(x)
+    for a, b in zip(ref, gpu):
+        assert (a['sr'] - b['sr'].float().cpu()).abs().max() < 0.02

@@ -27,6 +27,14 @@ class LoadedModel:
     scale: int
 
 
+def add_model_arguments(parser):
+    """--exp | --opt and --weights: how mtsr-infer and mtsr-export name the trained model."""
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument('--exp', help='experiment folder (experiments/NAME): its option file and newest weights')
+    src.add_argument('--opt', help='option file (train or test); weights from path.pretrain_network_g or --weights')
+    parser.add_argument('--weights', help='weight file (.pth) instead of the automatic choice')
+
+
 def read_options(path):
     """A BasicSR option file as a dict; OptionError naming the file if it is missing or not YAML with network_g."""
     try:
