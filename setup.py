@@ -49,7 +49,8 @@ setup(
     long_description=open(os.path.join(HERE, 'README.md'), encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
-    packages=['mtsr_plugins'] + [f'mtsr_plugins.{p}' for p in ('archs', 'losses', 'models', 'data', 'metrics', 'utils')],
+    packages=['mtsr_plugins'] + [f'mtsr_plugins.{p}' for p in ('archs', 'losses', 'models', 'data', 'metrics', 'utils',
+                                                                'inference')],
     py_modules=['mtsr_plugins_hook'],
     package_data={'mtsr_plugins': ['resources/*']},
     install_requires=[
@@ -71,14 +72,16 @@ setup(
         'matplotlib',
     ],
     extras_require={
-        'test': ['pytest'],
-        'demo': ['mlxtend', 'scikit-video'],
+        'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript'],  # onnx*: mtsr-export --format onnx --check
+        'demo': ['mlxtend', 'scikit-video'],  # digits for SR2; real video clips for TAD video
         'face': ['facexlib'],
     },
     entry_points={'console_scripts': [
         'mtsr-train = mtsr_plugins.launch:train_main',
         'mtsr-test = mtsr_plugins.launch:test_main',
         'mtsr-demo-data = mtsr_plugins.demo_data:main',
+        'mtsr-infer = mtsr_plugins.infer:main',
+        'mtsr-export = mtsr_plugins.export:main',
     ]},
     cmdclass={'build_py': BuildPyWithHook},
     zip_safe=False,

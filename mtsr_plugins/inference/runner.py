@@ -1,0 +1,72 @@
+"""The loop over input files: read, group same-size images into batches, run, write; bad files are named and
+skipped."""
+import os
+import sys
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from mtsr_plugins.inference.image_io import ImageError, read_image, to_channels
+from mtsr_plugins.inference.methods import Outputs
+
+
+def check_output_dir(inputs_arg, out_dir):
+    """ImageError if ``out_dir`` is the input folder (or the folder of the input file): outputs never go next to
+    the inputs they come from."""
+    src = inputs_arg if os.path.isdir(inputs_arg) else os.path.dirname(os.path.abspath(inputs_arg))
+    if os.path.realpath(src) == os.path.realpath(out_dir):
+        raise ImageError(f"-o '{out_dir}' is the input folder; choose another output folder")
+
+
+def _stems(files):
+    """Output stems: the file name without extension, or with it ('a_png') where two inputs share a stem."""
+    bases = [os.path.splitext(os.path.basename(f))[0] for f in files]
+    return {f: (b if bases.count(b) == 1 else os.path.basename(f).replace('.', '_')) for f, b in zip(files, bases)}
+
+
+def run_files(runner, files, out_dir, batch=1, log=None):
+    """Run ``runner`` on every file; returns the number of files that failed (each is named in one line)."""
+    log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
+    outputs = Outputs(out_dir, files)
+    stems = _stems(files)
+    os.makedirs(out_dir, exist_ok=True)
+    pending, failed = {}, 0
+
+    def flush(key):
+        items = pending.pop(key)
+        try:
+            x = torch.from_numpy(np.stack([to_channels(img.rgb, runner.in_ch) for _, img in items]))
+            results = runner.process(x.permute(0, 3, 1, 2).contiguous())
+        except Exception as err:  # noqa: BLE001  (out of memory, a size the network cannot take, ...: skip, go on)
+            names = ', '.join(f"'{p}'" for p, _ in items)
+            log(f'skipped {names}: {str(err).splitlines()[0][:200] if str(err) else type(err).__name__}')
+            return len(items)
+        bad = 0
+        for (path, img), result in zip(items, results):
+            try:
+                runner.write(outputs, stems[path], img, result)
+            except (ImageError, OSError) as err:
+                log(f'skipped: {err}')
+                bad += 1
+        return bad
+
+    for path in tqdm(files, desc='mtsr-infer', unit='img', file=sys.stderr, dynamic_ncols=True):
+        try:
+            img = read_image(path)
+        except ImageError as err:
+            log(f'skipped: {err}')
+            failed += 1
+            continue
+        key = (img.size, img.rgb.shape[2])
+        pending.setdefault(key, []).append((path, img))
+        if len(pending[key]) >= batch:
+            failed += flush(key)
+    for key in list(pending):
+        failed += flush(key)
+    try:
+        runner.finish(outputs)
+    except (ImageError, OSError) as err:
+        log(f'failed: {err}')
+        failed += 1
+    return failed
