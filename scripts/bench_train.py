@@ -8,7 +8,8 @@ each step, so "data wait" is time the device had nothing to do.
     python scripts/bench_train.py -opt options/train/tad_x4_div2k.yml --iters 200 \\
         --force_yml datasets:train:dataroot_gt=/data/hr num_gpu=1
 Targets (issue "GPU training"): dataset time per sample <= 1.3x the decode time of its file; on one H100, TAD x4
-aetad batch 16 patch 96 >= 40 it/s with data wait < 10 %.
+aetad batch 16 patch 96 >= 40 it/s with data wait < 10 %. For 2K photos, crop them into sub-images first
+(scripts/extract_subimages.py): decoding a whole 2K PNG per 96x96 patch keeps any GPU waiting.
 """
 import argparse
 import statistics
@@ -54,13 +55,16 @@ def bench_dataset(dataset, samples):
 def bench_training(opt, iters, warmup):
     """(iterations/s, data-wait share) of BasicSR's training loop on ``opt``'s train set."""
     from basicsr.data import build_dataloader, build_dataset
+    from basicsr.data.data_sampler import EnlargedSampler
     from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
     from basicsr.models import build_model
 
     from mtsr_plugins.utils.timing import synchronize
     dataset_opt = opt['datasets']['train']
     dataset = build_dataset(dataset_opt)
-    loader = build_dataloader(dataset, dataset_opt, num_gpu=opt['num_gpu'], dist=False, sampler=None,
+    # as BasicSR's training does: an epoch is the data set times dataset_enlarge_ratio (workers restart per epoch)
+    sampler = EnlargedSampler(dataset, 1, 0, dataset_opt.get('dataset_enlarge_ratio', 1))
+    loader = build_dataloader(dataset, dataset_opt, num_gpu=opt['num_gpu'], dist=False, sampler=sampler,
                               seed=opt['manual_seed'])
     model = build_model(opt)
     device = model.device
@@ -68,7 +72,10 @@ def bench_training(opt, iters, warmup):
                   else CPUPrefetcher(loader))
     waits, steps = [], []
     current_iter = 0
+    epoch = 0
     while current_iter < iters + warmup:
+        sampler.set_epoch(epoch)
+        epoch += 1
         prefetcher.reset()
         while current_iter < iters + warmup:
             start = time.perf_counter()

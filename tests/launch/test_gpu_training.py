@@ -83,3 +83,14 @@ def test_bf16_channels_last_training_on_one_gpu(method, demo_root, tmp_path):
     losses = [float(v) for v in re.findall(r'\bl_\w+: ([-+0-9.eE]+|nan|inf)', proc.stdout)]
     assert losses and all(math.isfinite(v) for v in losses), proc.stdout[-2000:]
     assert os.path.isdir(tmp_path / 'experiments' / opt['name'] / 'models')
+
+
+def test_cuda_prefetcher_feeds_tad_with_device_guidance(demo_root, tmp_path):
+    """``prefetch_mode: cuda`` (BasicSR's CUDAPrefetcher, pinned memory) with the guidance made on the GPU."""
+    opt = _on_gpu(_tad(demo_root, tmp_path, 'tad_prefetch'))
+    opt['datasets']['train'].update(prefetch_mode='cuda', pin_memory=True)
+    proc = run_module(['mtsr_plugins.train', '-opt', str(write_options(opt, tmp_path / 'prefetch.yml'))],
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert 'Use cuda prefetch dataloader' in proc.stdout
+    assert (tmp_path / 'experiments' / 'tad_prefetch' / 'models' / 'net_g_3.pth').is_file()
