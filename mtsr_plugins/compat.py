@@ -62,4 +62,27 @@ def ensure_mmseg_importable():
             raise ImportError('mmcv is not installed: pip install mmcv-lite==2.1.0 (or full mmcv<2.2.0)') from err
         if not has_ext:
             _light_mmcv_ops()
+    _create_mmengine_logger_on_cpu_ranks()
     return importlib.import_module('mmseg.models')
+
+
+def _create_mmengine_logger_on_cpu_ranks():
+    """mmengine's first log line creates its logger, which looks up the GPU of the process as the LOCAL_RANK-th
+    visible CUDA device. In a CPU DDP run (``num_gpu: 0``) on a machine with fewer GPUs than processes that index does
+    not exist (IndexError on rank 1 with one GPU); the logger is created here with the rank as its device id."""
+    import os
+
+    import torch
+    from mmengine.logging import MMLogger
+    from mmengine.logging import logger as mmengine_logger
+    local_rank = int(os.environ.get('LOCAL_RANK', '0'))
+    visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+    num_visible = len(visible.split(',')) if visible is not None else torch.cuda.device_count()
+    if MMLogger.check_instance_created('mmengine') or not torch.cuda.is_available() or local_rank < num_visible:
+        return
+    real = mmengine_logger._get_device_id
+    mmengine_logger._get_device_id = lambda: local_rank
+    try:
+        MMLogger.get_instance('mmengine')
+    finally:
+        mmengine_logger._get_device_id = real

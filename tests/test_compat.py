@@ -26,3 +26,23 @@ def test_apply_is_idempotent():
     compat.apply()
     finders = [f for f in sys.meta_path if isinstance(f, mtsr_plugins_hook.PluginFinder)]
     assert len(finders) == 1
+
+
+def test_mmseg_builds_on_a_cpu_ddp_rank_beyond_the_visible_gpus():
+    """Seen on a 1-GPU machine: rank 1 of a num_gpu: 0 DDP run died in mmengine's logger (IndexError: it looks up
+    CUDA_VISIBLE_DEVICES[LOCAL_RANK]). CUDA is faked present in a fresh process, where no logger exists yet."""
+    import os
+    import subprocess
+    import sys
+    code = ('import torch\n'
+            'torch.cuda.is_available = lambda: True\n'
+            'torch.cuda.device_count = lambda: 1\n'
+            'from mtsr_plugins.archs.hrnet_seg_arch import HRNetSegNet\n'
+            'from mmengine.logging import print_log\n'
+            'net = HRNetSegNet(num_classes=3, width=4)\n'
+            "print_log('logged')\n")
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='0', LOCAL_RANK='1', OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, '-c', code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'logged' in proc.stdout
