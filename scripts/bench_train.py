@@ -98,7 +98,7 @@ def bench_training(opt, iters, warmup):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('-opt', required=True, help='a training option file')
-    ap.add_argument('--iters', type=int, default=50, help='timed iterations (after --warmup)')
+    ap.add_argument('--iters', type=int, default=50, help='timed iterations (after --warmup); 0: the dataset alone')
     ap.add_argument('--warmup', type=int, default=10)
     ap.add_argument('--samples', type=int, default=20, help='dataset items timed alone (one process)')
     ap.add_argument('--force_yml', nargs='+', default=[], help="BasicSR's key:sub=value overrides")
@@ -108,7 +108,8 @@ def main(argv=None):
     torch.manual_seed(opt['manual_seed'])
 
     item_s, decode_s = bench_dataset(build_dataset(opt['datasets']['train']), args.samples)
-    it_s, wait_share, step_s = bench_training(opt, args.iters, args.warmup)
+    if args.iters:
+        it_s, wait_share, step_s = bench_training(opt, args.iters, args.warmup)
     device = torch.cuda.get_device_name() if opt['num_gpu'] and torch.cuda.is_available() else 'CPU'
     train = opt['datasets']['train']
     print(f"{opt['name']} on {device}: batch {train.get('batch_size_per_gpu')}, "
@@ -116,7 +117,8 @@ def main(argv=None):
     ratio = f'{item_s / decode_s:.2f}' if decode_s else 'n/a (no image file per item)'
     print(f'dataset alone: {1 / item_s:.1f} samples/s, {item_s * 1e3:.2f} ms/sample, decode '
           f"{decode_s * 1e3 if decode_s else float('nan'):.2f} ms/file, sample/decode ratio {ratio}")
-    print(f'training: {it_s:.2f} it/s, data wait {100 * wait_share:.1f} %, step {step_s * 1e3:.1f} ms (median)')
+    if args.iters:
+        print(f'training: {it_s:.2f} it/s, data wait {100 * wait_share:.1f} %, step {step_s * 1e3:.1f} ms (median)')
 
 
 if __name__ == '__main__':
