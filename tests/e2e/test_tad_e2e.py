@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from conftest import logged_metric
+from conftest import REPO_ROOT, logged_metric
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT  # the repository (conftest)
 
 
 def _link_demo(tmp_path, demo_root):

@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from conftest import logged_metric
+from conftest import REPO_ROOT, logged_metric
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT  # the repository (conftest)
 
 
 @pytest.mark.slow

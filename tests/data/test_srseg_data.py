@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import mtsr_plugins  # noqa: F401
+from conftest import REPO_ROOT
 from mtsr_plugins.data.paired_seg_dataset import PairedImageSegDataset
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT  # the repository (conftest)
 PALETTE = np.array([[10, 20, 30], [200, 40, 90], [60, 220, 120], [250, 250, 5]], np.uint8)
 
 

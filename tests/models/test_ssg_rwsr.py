@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import logged_metric
+from conftest import REPO_ROOT, logged_metric
 from mtsr_plugins.data.degradation_pool import (degrade, extract_noise_patches, noise_patch_mask,
                                                 random_anisotropic_gaussian_kernels)
 from mtsr_plugins.models.ssg_rwsr_model import phase_of
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT  # the repository (conftest)
 
 
 @pytest.fixture(scope='module', autouse=True)
