@@ -13,12 +13,11 @@ import torch
 from basicsr.data.transforms import augment
 from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
-from torch.utils import data
 
 from mtsr_plugins.data.degradation_pool import (degrade, fit_noise, gaussian_kernel, load_kernel_pool,
                                                 load_noise_pool)
-from mtsr_plugins.data.image_source import ImageReader, image_paths, to_tensor
-from mtsr_plugins.options_check import OptionError, check_choice, check_number, dataset_path, require
+from mtsr_plugins.data.image_source import HRImageDataset, to_tensor
+from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
 from mtsr_plugins.utils.input_checks import DataError, check_crop_size
 
 
@@ -35,7 +34,7 @@ def _same_size_kernels(kernels):
 
 
 @DATASET_REGISTRY.register()
-class DegradedPairDataset(data.Dataset):
+class DegradedPairDataset(HRImageDataset):
     """Clean HR -> (LR, HR) pair by the degradation pool.
 
     Options:
@@ -54,12 +53,8 @@ class DegradedPairDataset(data.Dataset):
     """
 
     def __init__(self, opt):
-        super().__init__()
-        self.opt = opt
-        self.check_options(opt, dataset_path(opt))
+        super().__init__(opt)
         self.scale = int(opt['scale'])
-        self.paths = image_paths(opt, 'dataroot_gt')
-        self.read = ImageReader(opt.get('io_backend'))
         try:
             self.kernels = (load_kernel_pool(opt['kernel_pool']) if opt.get('kernel_pool')
                             else [gaussian_kernel(opt.get('blur_size', 11), opt.get('blur_sigma', 1.5))])
@@ -82,13 +77,6 @@ class DegradedPairDataset(data.Dataset):
         check_number(section, path, 'noise_sigma', 0, low=0, allow_none=True)
         check_choice(section, path, 'downsample', ('direct', 'bicubic'), 'direct')
         check_crop_size(section.get('gt_size'), int(section['scale']), f'{path}.gt_size')
-
-    def __len__(self):
-        return len(self.paths)
-
-    def file_records(self):
-        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
-        return [{'gt': path} for path in self.paths]
 
     def __getitem__(self, index):
         train = self.opt.get('phase') == 'train'

@@ -10,8 +10,9 @@ import os
 import numpy as np
 import torch
 from basicsr.utils import FileClient, scandir
+from torch.utils import data
 
-from mtsr_plugins.options_check import MissingFileError, OptionError
+from mtsr_plugins.options_check import MissingFileError, OptionError, dataset_path
 from mtsr_plugins.utils.input_checks import check_headers, read_image
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
@@ -65,3 +66,27 @@ def to_tensor(img):
     """HxWx3 uint8 BGR (a crop) -> (3, H, W) float32 RGB in [0, 1]."""
     img = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1))
     return torch.from_numpy(img).float().div_(255.)
+
+
+class HRImageDataset(data.Dataset):
+    """Base of the datasets that read HR images from ``dataroot_gt`` (folder or lmdb): checks the options (the
+    subclass's ``check_options``), lists the images, reads them as uint8 (``self.read``) and names them for the
+    file scan before training (:mod:`mtsr_plugins.data_scan`)."""
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        self.check_options(opt, dataset_path(opt))
+        self.paths = image_paths(opt, 'dataroot_gt')
+        self.read = ImageReader(opt.get('io_backend'))
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Option checks of the subclass (run before anything is built)."""
+
+    def __len__(self):
+        return len(self.paths)
+
+    def file_records(self):
+        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
+        return [{'gt': path} for path in self.paths]

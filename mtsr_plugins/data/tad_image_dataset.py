@@ -5,19 +5,17 @@ unreadable or too small image is an error naming the file (see :mod:`mtsr_plugin
 """
 import random
 
-from torch.utils import data as data
-
 from basicsr.data.transforms import augment, mod_crop
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
-from mtsr_plugins.data.image_source import ImageReader, image_paths, to_tensor
-from mtsr_plugins.options_check import OptionError, check_choice, check_number, dataset_path, require
+from mtsr_plugins.data.image_source import HRImageDataset, to_tensor
+from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
 from mtsr_plugins.utils.input_checks import DataError
 
 
 @DATASET_REGISTRY.register()
-class TADImageDataset(data.Dataset):
+class TADImageDataset(HRImageDataset):
     """A folder of HR images (DIV2K layout: ``DIV2K_train_HR/0001.png``); no LR folder is needed.
 
     Each item: ``gt`` (3, H, W) RGB in [0, 1]; ``gt_path`` and ``lq_path`` (both the HR file, so BasicSR's tooling
@@ -40,17 +38,13 @@ class TADImageDataset(data.Dataset):
     """
 
     def __init__(self, opt):
-        super().__init__()
-        self.opt = opt
-        self.check_options(opt, dataset_path(opt))
+        super().__init__(opt)
         self.task = opt.get('task', 'sr')
         self.scale = 1 if self.task == 'color' else int(opt.get('scale', 1))
         self.resize = opt.get('guidance_resize', 'matlab_bicubic')
         self.is_train = opt.get('phase', 'train') == 'train'
         if self.is_train:
             self.gt_size = int(opt.get('gt_size', 96))
-        self.paths = image_paths(opt, 'dataroot_gt')
-        self.read = ImageReader(opt.get('io_backend'))
         self.guidance_in_dataset = bool(opt.get('guidance_in_dataset', False))
 
     @classmethod
@@ -64,13 +58,6 @@ class TADImageDataset(data.Dataset):
             gt_size = check_number(section, path, 'gt_size', 96, low=1, kind=int)
             if gt_size % scale:
                 raise OptionError(f'{path}.gt_size: expected a multiple of scale {scale}, got {gt_size}')
-
-    def __len__(self):
-        return len(self.paths)
-
-    def file_records(self):
-        """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
-        return [{'gt': path} for path in self.paths]
 
     def __getitem__(self, index):
         path = self.paths[index]

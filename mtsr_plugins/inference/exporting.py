@@ -16,26 +16,15 @@ from torch import nn
 from mtsr_plugins.inference.speed import fold_batchnorm
 
 
-class _Decoder(nn.Module):
-    """TADNet.decode as the module's forward."""
+class _Calling(nn.Module):
+    """``net.<method>(x)`` as the module's forward: TADNet's decode, or SR2Net's call giving (sr, logits)."""
 
-    def __init__(self, net):
+    def __init__(self, net, method='__call__'):
         super().__init__()
-        self.net = net
+        self.net, self.method = net, method
 
-    def forward(self, slr):
-        return self.net.decode(slr)
-
-
-class _SRAndLogits(nn.Module):
-    """SR2Net as (sr, logits)."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, lr):
-        return self.net(lr)
+    def forward(self, x):
+        return getattr(self.net, self.method)(x)
 
 
 class _SROnly(nn.Module):
@@ -54,11 +43,11 @@ def export_spec(loaded):
     net, net_opt = loaded.net, loaded.opt['network_g']
     align = 1
     if loaded.method == 'tad':
-        return _Decoder(net).eval(), net.num_latent_ch, 1, 'slr', ['shr']
+        return _Calling(net, 'decode').eval(), net.num_latent_ch, 1, 'slr', ['shr']
     if loaded.method == 'sr2':
         if net.classifier is None:
             return _SROnly(net).eval(), net_opt.get('num_in_ch', 1), 1, 'lr', ['sr']
-        return _SRAndLogits(net).eval(), net_opt.get('num_in_ch', 1), 1, 'lr', ['sr', 'logits']
+        return _Calling(net).eval(), net_opt.get('num_in_ch', 1), 1, 'lr', ['sr', 'logits']
     if net_opt.get('type') == 'RRDBNet':
         align = {1: 4, 2: 2}.get(net_opt.get('scale', loaded.scale), 1)
     return net, int(net_opt.get('num_in_ch', 3)), align, 'lr', ['sr']
