@@ -47,7 +47,34 @@ class SRSEGModel(MTSRModel, SRGANModel):
     Batches carry ``label`` (N,h,w) int64 at the logits' resolution (PairedImageSegDataset)."""
     output_keys = ('output', 'seg_logits')
 
+    @classmethod
+    def check_options(cls, section, path='', opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built
+        (``section`` is the whole option dict)."""
+        train_opt = section.get('train') or {}
+        if not section.get('is_train', True) or not train_opt:
+            return
+        bounds = train_opt.get('stage_iters')
+        if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(isinstance(b, int) for b in bounds)
+                or not 0 <= bounds[0] <= bounds[1]):
+            raise OptionError(f'train.stage_iters: expected [last iter of stage 1, last iter of stage 2] with '
+                              f'0 <= a <= b (e.g. [25000, 50000]), got {bounds!r}')
+        for key in ('pixel_opt', 'gan_opt', 'optim_d'):
+            if not train_opt.get(key):
+                raise OptionError(f'train.{key}: required by SRSEGModel')
+        if train_opt.get('seg_opt') and not (section.get('network_g') or {}).get('with_seg_head', True):
+            raise OptionError('train.seg_opt: set, but network_g.with_seg_head is false')
+        net_d = section.get('network_d') or {}
+        d_size = net_d.get('input_size', 128 if net_d.get('type') == 'VGGStyleDiscriminator' else None)
+        gt_size = ((section.get('datasets') or {}).get('train') or {}).get('gt_size')
+        if d_size is not None and gt_size is not None and d_size != gt_size:
+            hint = (' (VGGStyleDiscriminator only takes 128 or 256: use SRSEGDiscriminator for other crop sizes)'
+                    if net_d.get('type') == 'VGGStyleDiscriminator' else '')
+            raise OptionError(f'network_d.input_size ({d_size}) must equal the HR crop size datasets.train.gt_size '
+                              f'({gt_size}){hint}')
+
     def __init__(self, opt):
+        self.check_options(opt)
         super().__init__(opt)
         if not hasattr(bare(self.net_g), 'seg_head'):
             raise TypeError(f"SRSEGModel needs network_g of type SRSEGNet, got {opt['network_g'].get('type')}")
@@ -55,16 +82,8 @@ class SRSEGModel(MTSRModel, SRGANModel):
     # ---- set-up ---------------------------------------------------------------------------------------------------
     def init_training_settings(self):
         train_opt = self.opt['train']
-        bounds = train_opt.get('stage_iters')
-        if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(isinstance(b, int) for b in bounds)
-                or not 0 <= bounds[0] <= bounds[1]):
-            raise OptionError(f'train.stage_iters must be [last iter of stage 1, last iter of stage 2] with '
-                              f'0 <= a <= b (e.g. [25000, 50000]), got {bounds!r}')
+        bounds = train_opt['stage_iters']  # checked by check_options
         self.stage_iters = list(bounds)
-        for key in ('pixel_opt', 'gan_opt', 'optim_d'):
-            if not train_opt.get(key):
-                raise OptionError(f'train.{key} is required by SRSEGModel')
-        self._check_discriminator_size()
 
         # SRGANModel would build the perceptual loss with a download: build it here, offline-safe
         perceptual_opt = train_opt.pop('perceptual_opt', None)
@@ -79,8 +98,8 @@ class SRSEGModel(MTSRModel, SRGANModel):
 
         has_head = bare(self.net_g).seg_head is not None
         self.cri_seg = build_loss(train_opt['seg_opt']).to(self.device) if train_opt.get('seg_opt') else None
-        if self.cri_seg is not None and not has_head:
-            raise OptionError('train.seg_opt is set but network_g.with_seg_head is false')
+        if self.cri_seg is not None and not has_head:  # a head removed by another network type than check_options saw
+            raise OptionError('train.seg_opt: set, but network_g has no segmentation head')
         if self.cri_seg is None:
             get_root_logger().warning('SRSEGModel: no train.seg_opt, the segmentation loss is off (ablation).')
 
@@ -91,16 +110,6 @@ class SRSEGModel(MTSRModel, SRGANModel):
         self.stage = None
         get_root_logger().info(f'SRSEG stages: 1 (MSE) iters 1..{bounds[0]}, 2 (+CE) ..{bounds[1]}, '
                                f'3 (+perceptual +GAN) after.')
-
-    def _check_discriminator_size(self):
-        net_d = self.opt.get('network_d') or {}
-        d_size = net_d.get('input_size', 128 if net_d.get('type') == 'VGGStyleDiscriminator' else None)
-        gt_size = (self.opt.get('datasets', {}).get('train') or {}).get('gt_size')
-        if d_size is not None and gt_size is not None and d_size != gt_size:
-            hint = (' (VGGStyleDiscriminator only takes 128 or 256: use SRSEGDiscriminator for other crop sizes)'
-                    if net_d.get('type') == 'VGGStyleDiscriminator' else '')
-            raise OptionError(f'network_d.input_size ({d_size}) must equal the HR crop size datasets.train.gt_size '
-                              f'({gt_size}){hint}')
 
     # ---- training step --------------------------------------------------------------------------------------------
     def label_spec(self):

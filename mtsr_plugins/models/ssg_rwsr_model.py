@@ -27,7 +27,7 @@ from basicsr.archs import build_network
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from mtsr_plugins.models.base_model import MTSRModel, bare, evaluating
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.options_check import OptionError, check_number
 
 PHASES = ('real', 'synthetic')
 
@@ -47,7 +47,23 @@ class SSGRWSRModel(MTSRModel):
     """SR network ``network_g`` (RRDBNet) guided by segmentation network ``network_s`` (HRNetSegNet)."""
     batch_keys = ('lq', 'gt', 'lq_real', 'label')
 
+    @classmethod
+    def check_options(cls, section, path='', opt=None):
+        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built
+        (``section`` is the whole option dict)."""
+        train_opt = section.get('train') or {}
+        if not section.get('is_train', True) or not train_opt:
+            return
+        if not section.get('network_s'):
+            raise OptionError('network_s: required by SSGRWSRModel (the segmentation network, e.g. type HRNetSegNet)')
+        phases = train_opt.get('phases', PHASES)
+        if not isinstance(phases, (list, tuple)) or not phases or any(p not in PHASES for p in phases):
+            raise OptionError(f'train.phases: expected a non-empty list of {PHASES}, got {phases!r}')
+        check_number(train_opt, 'train', 'synthetic_warmup_iter', 0, low=0, kind=int)
+        check_number(train_opt.get('ce_opt') or {}, 'train.ce_opt', 'loss_weight', 0.01, low=0)
+
     def __init__(self, opt):
+        self.check_options(opt)
         super().__init__(opt)  # builds net_g; in training, init_training_settings builds net_s
         if not hasattr(self, 'net_s') and opt.get('network_s'):
             self._build_net_s()  # test / inference: SS only for the mIoU of labelled validation data
@@ -62,21 +78,12 @@ class SSGRWSRModel(MTSRModel):
 
     # ------------------------------------------------------------------ training set-up
     def init_training_settings(self):
-        if not self.opt.get('network_s'):
-            raise OptionError('SSGRWSRModel needs a segmentation network: option network_s (e.g. type HRNetSegNet)')
-        train_opt = self.opt['train']
+        train_opt = self.opt['train']  # values checked by check_options
         self.phases = tuple(train_opt.get('phases', PHASES))
-        if not self.phases or any(p not in PHASES for p in self.phases):
-            raise OptionError(f'train.phases must be a non-empty list of {PHASES}, got {list(self.phases)}')
-        warmup = train_opt.get('synthetic_warmup_iter', 0)
-        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-            raise OptionError(f'train.synthetic_warmup_iter: expected an integer >= 0, got {warmup!r}')
-        self.synthetic_warmup_iter = warmup
+        self.synthetic_warmup_iter = train_opt.get('synthetic_warmup_iter', 0)
         self.update_seg = bool(train_opt.get('update_seg', True))
         ce_opt = train_opt.get('ce_opt') or {}
         self.ce_weight = float(ce_opt.get('loss_weight', 0.01))
-        if not self.ce_weight >= 0:
-            raise OptionError(f'train.ce_opt.loss_weight: expected a number >= 0, got {self.ce_weight!r}')
         self.ignore_index = int(ce_opt.get('ignore_index', 255))
         self.cri_ce = torch.nn.CrossEntropyLoss(ignore_index=self.ignore_index).to(self.device)
         self._build_net_s()

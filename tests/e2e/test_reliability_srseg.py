@@ -65,7 +65,7 @@ def test_model_refuses_bad_stages_radius_crop_and_label_ids(tmp_path):
     from test_srseg_model import batch, make_opt
 
     from mtsr_plugins.options_check import OptionError
-    with pytest.raises(OptionError, match=r'train.stage_iters .* got \[4, 2\]'):
+    with pytest.raises(OptionError, match=r'train.stage_iters: expected .* got \[4, 2\]'):
         build_model(make_opt(tmp_path, stage_iters=(4, 2)))
     opt = make_opt(tmp_path)
     opt['train']['seg_opt']['boundary_radius'] = -1
