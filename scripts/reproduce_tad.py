@@ -14,21 +14,17 @@ import argparse
 import csv
 import json
 import os
-import re
-import subprocess
-import sys
-import time
 
 import cv2
 import numpy as np
 import torch
-import yaml
 
 from basicsr.utils.matlab_functions import imresize
 
 from mtsr_plugins.archs.tad_arch import TADNet, make_guidance
 from mtsr_plugins.checkpoint_check import load_safely
 from mtsr_plugins.utils.evaluation import DEFAULT_SIGMAS, load_hr_images, mean_psnr, perturb_psnr, write_perturb_outputs
+from mtsr_plugins.utils.train_run import logged_values, run_training
 
 TRAIN_PHOTOS = ['astronaut', 'coffee', 'rocket']
 
@@ -93,25 +89,12 @@ def train_run(scale, eps, no_tad, args, tag, train_dir):
         else:
             print(f'[{tag}] reused {weights}', flush=True)
     if summary is None:
-        opt_path = os.path.join(args.exp_dir, f'{tag}.yml')
-        with open(opt_path, 'w') as f:
-            yaml.safe_dump(run_options(scale, eps, no_tad, args, tag, train_dir), f, sort_keys=False)
-        start, lines = time.time(), []
-        with subprocess.Popen([sys.executable, '-m', 'mtsr_plugins.train', '-opt', os.path.abspath(opt_path)],
-                              cwd=args.exp_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-            for line in proc.stdout:
-                lines.append(line)
-                it = re.search(r'\biter:\s*([0-9,]+),', line)
-                if it and int(it.group(1).replace(',', '')) % args.log_every == 0:
-                    print(f'[{tag}] {line.strip()}', flush=True)
-        wall = time.time() - start
-        if proc.returncode != 0:
-            raise RuntimeError(f"[{tag}] mtsr-train failed:\n{''.join(lines[-40:])}")
+        lines, wall = run_training(run_options(scale, eps, no_tad, args, tag, train_dir), args.exp_dir,
+                                   args.log_every)
         # BasicSR logs every iteration (print_freq 1): the losses, and eps_ratio for the latent loss gate
-        logs = [dict(re.findall(r'(l_pix|l_latent|eps_ratio): ([-+.0-9e]+)', line))
-                for line in lines if 'l_pix' in line]
-        curve = [float(d['l_pix']) + float(d.get('l_latent', 0)) for d in logs]
-        gate = [float(d['eps_ratio']) >= eps and float(d['eps_ratio']) > 0 for d in logs if 'eps_ratio' in d]
+        logs = logged_values(lines, ('l_pix', 'l_latent', 'eps_ratio'))
+        curve = [d['l_pix'] + d.get('l_latent', 0) for d in logs]
+        gate = [d['eps_ratio'] >= eps and d['eps_ratio'] > 0 for d in logs if 'eps_ratio' in d]
         summary = {'iters': args.iters, 'curve': curve, 'wall_s': wall,
                    'gate_open': float(np.mean(gate)) if gate else float('nan')}
         with open(summary_path, 'w') as f:

