@@ -1,9 +1,10 @@
 """HR + LR + segmentation label triplets, with the same crop / flip / rotation on all three.
 
 Files are matched by name stem (``x.png`` in HR, LR and label folders, or key ``x`` in lmdbs:
-:func:`mtsr_plugins.data.image_source.paired_image_paths`). Images are read as uint8 and converted after the crop. The
-label is a single-channel PNG of class indices (uint8; a grey 3-channel file is reduced to one channel) at HR size (as COCO-Stuff and the demo mosaic ship them) or already at LR size; by default the model
-gets it at LR size (SRSEG's logits are at LR resolution): an HR-size label is subsampled nearest, taking the pixel at
+:func:`mtsr_plugins.data.image_source.paired_image_paths`). Images are read as uint8 and converted after the crop.
+The label is a single-channel PNG of class indices (uint8; a grey 3-channel file is reduced to one channel) at HR
+size (as COCO-Stuff and the demo mosaic ship them) or already at LR size; by default the model gets it at LR size
+(SRSEG's logits are at LR resolution): an HR-size label is subsampled nearest, taking the pixel at
 offset scale//2 inside each scale x scale cell (the cell centre for odd scales).
 
 Checks (:mod:`mtsr_plugins.utils.input_checks`): at construction, the pairing of file names, ``gt_size`` against the
