@@ -1,19 +1,21 @@
-"""Where a dataset's HR images come from: a folder (any depth; pre-cropped sub-image folders made with BasicSR's
+"""Where a dataset's images come from: a folder (any depth; pre-cropped sub-image folders made with BasicSR's
 ``scripts/data_preparation/extract_subimages.py`` are just folders) or an lmdb made with
 ``basicsr.utils.lmdb_util.make_lmdb_from_imgs`` (``io_backend: {type: lmdb}``, keys from its ``meta_info.txt``).
+Datasets of several folders (HR, LR, labels) pair their files by name: :func:`paired_image_paths`.
 
 Images are read as 8-bit arrays and converted to float only after the crop: decoding a 2K PNG costs what it costs,
 converting all of it to float before taking a 96x96 patch does not have to.
 """
 import os
 
+import cv2
 import numpy as np
 import torch
 from basicsr.utils import FileClient, scandir
 from torch.utils import data
 
 from mtsr_plugins.options_check import MissingFileError, OptionError, dataset_path
-from mtsr_plugins.utils.input_checks import check_headers, read_image
+from mtsr_plugins.utils.input_checks import DataError, check_headers, decode_image, read_image
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -23,7 +25,8 @@ def image_paths(opt, key='dataroot_gt', client_key='gt'):
     path by :func:`mtsr_plugins.options_check.under`).
 
     For lmdb the folder must end in ``.lmdb`` and hold ``meta_info.txt``; ``opt['io_backend']`` gets the
-    ``db_paths`` / ``client_keys`` that BasicSR's FileClient needs (set here, so option files stay short)."""
+    ``db_paths`` / ``client_keys`` that BasicSR's FileClient needs (set here, so option files stay short; one entry
+    per ``client_key``, so a dataset of several lmdbs calls this once per folder)."""
     where = key
     root = opt.get(key)
     if not root or not os.path.isdir(root):
@@ -38,13 +41,43 @@ def image_paths(opt, key='dataroot_gt', client_key='gt'):
             keys = [line.split(' ')[0].rsplit('.', 1)[0] for line in handle if line.strip()]
         if not keys:
             raise OptionError(f"{where}: '{meta}' lists no images")
-        opt['io_backend'] = dict(backend, db_paths=[root], client_keys=[client_key])
+        clients = dict(zip(backend.get('client_keys') or [], backend.get('db_paths') or []))
+        clients[client_key] = root
+        opt['io_backend'] = dict(backend, db_paths=list(clients.values()), client_keys=list(clients))
         return keys
     paths = sorted(os.path.join(root, p) for p in scandir(root, recursive=True) if p.lower().endswith(IMG_EXTENSIONS))
     if not paths:
         raise MissingFileError(f"{where}: no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'")
     check_headers(paths, where)  # the first few; mtsr-train scans every file before training (data_scan)
     return paths
+
+
+def paired_image_paths(opt, folders):
+    """Samples of several image folders (or lmdbs, one per folder) paired by name.
+
+    folders: [(option key, client key)], e.g. [('dataroot_gt', 'gt'), ('dataroot_label', 'label')]; the first
+    folder names the samples and every other one must hold an image of the same name for each of them. A name is
+    the path inside the folder without extension (the stem in a flat folder, so BasicSR's sub-image names
+    ``0001_s001`` pair across folders cropped alike) or the lmdb key.
+    Returns [{client key: path (disk) or lmdb key}] in the first folder's sorted order; errors name the option key.
+    """
+    lmdb = (opt.get('io_backend') or {}).get('type') == 'lmdb'
+    named = []
+    for key, client_key in folders:
+        by_name = {}
+        for path in image_paths(opt, key, client_key):
+            name = path if lmdb else os.path.splitext(os.path.relpath(path, opt[key]))[0]
+            if name in by_name:
+                raise OptionError(f"{key}: two images named '{name}' in '{opt[key]}' ({by_name[name]}, {path})")
+            by_name[name] = path
+        named.append((key, client_key, by_name))
+    first_key, _, first = named[0]
+    for key, client_key, by_name in named[1:]:
+        missing = [name for name in first if name not in by_name]
+        if missing:
+            raise MissingFileError(f"{key}: {len(missing)} of the {len(first)} images of {first_key} have no "
+                                   f"{client_key} file of the same name here, e.g. {missing[:3]} ('{opt[key]}')")
+    return [{client_key: by_name[name] for _, client_key, by_name in named} for name in first]
 
 
 class ImageReader:
@@ -54,12 +87,29 @@ class ImageReader:
         self.io_backend_opt = dict(io_backend_opt or {'type': 'disk'})
         self.client = None
 
-    def __call__(self, path, client_key='gt'):
-        """HxWx3 uint8 BGR; :class:`~mtsr_plugins.utils.input_checks.DataError` naming the file when unreadable."""
+    def _client(self):
         if self.client is None:
             opt = dict(self.io_backend_opt)
             self.client = FileClient(opt.pop('type'), **opt)
-        return read_image(self.client, path, client_key, float32=False)
+        return self.client
+
+    def __call__(self, path, client_key='gt'):
+        """HxWx3 uint8 BGR; :class:`~mtsr_plugins.utils.input_checks.DataError` naming the file when unreadable."""
+        return read_image(self._client(), path, client_key, float32=False)
+
+    def label(self, path, client_key='label'):
+        """HxW class-index map as stored (uint8 or uint16): a single-channel file, or a grey 3-channel one (equal
+        channels) reduced to one; :class:`~mtsr_plugins.utils.input_checks.DataError` naming the file otherwise."""
+        try:
+            content = self._client().get(path, client_key)
+        except (OSError, KeyError, TypeError) as err:
+            raise DataError(f"label file '{path}' cannot be read: {err}") from None
+        label = decode_image(content, path, cv2.IMREAD_UNCHANGED)
+        if label.ndim == 3:
+            if not (np.all(label[..., 0] == label[..., 1]) and np.all(label[..., 0] == label[..., 2])):
+                raise DataError(f"label file '{path}' is a colour image; expected a single-channel class-index map")
+            label = label[..., 0]
+        return label
 
 
 def to_tensor(img):

@@ -1,8 +1,10 @@
 """HR + LR + segmentation label triplets, with the same crop / flip / rotation on all three.
 
-Files are matched by name stem (``x.png`` in HR, LR and label folders). The label is a single-channel PNG of class
-indices (uint8) at HR size (as COCO-Stuff and the demo mosaic ship them) or already at LR size; by default the model
-gets it at LR size (SRSEG's logits are at LR resolution): an HR-size label is subsampled nearest, taking the pixel at
+Files are matched by name stem (``x.png`` in HR, LR and label folders, or key ``x`` in lmdbs:
+:func:`mtsr_plugins.data.image_source.paired_image_paths`). Images are read as uint8 and converted after the crop.
+The label is a single-channel PNG of class indices (uint8; a grey 3-channel file is reduced to one channel) at HR
+size (as COCO-Stuff and the demo mosaic ship them) or already at LR size; by default the model gets it at LR size
+(SRSEG's logits are at LR resolution): an HR-size label is subsampled nearest, taking the pixel at
 offset scale//2 inside each scale x scale cell (the cell centre for odd scales).
 
 Checks (:mod:`mtsr_plugins.utils.input_checks`): at construction, the pairing of file names, ``gt_size`` against the
@@ -11,7 +13,6 @@ unreadable files, LR/HR sizes that disagree with the scale and, with ``num_class
 0..num_classes-1 other than ``ignore_index`` - each error names the file or the pair.
 """
 import csv
-import os
 import os.path as osp
 
 import numpy as np
@@ -19,16 +20,14 @@ import torch
 from torch.utils import data as data
 
 from basicsr.data.transforms import augment, mod_crop, paired_random_crop
-from basicsr.utils import FileClient, img2tensor
+from basicsr.utils import img2tensor
 from basicsr.utils.matlab_functions import imresize
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.options_check import (MissingFileError, OptionError, check_choice, check_number, dataset_path,
                                         require)
-from mtsr_plugins.utils.input_checks import (DataError, check_crop_size, check_headers, check_label_ids,
-                                             check_scale_pair, decode_image, read_image)
-
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, to_tensor
+from mtsr_plugins.utils.input_checks import DataError, check_crop_size, check_label_ids, check_scale_pair
 
 
 def load_class_map(spec):
@@ -65,13 +64,6 @@ def downscale_label_nearest(label, scale):
                                                                             :label.shape[1] // scale])
 
 
-def _stems(folder, key):
-    if not osp.isdir(folder):
-        raise MissingFileError(f"{key}: folder '{folder}' does not exist")
-    return {osp.splitext(name)[0]: osp.join(folder, name) for name in sorted(os.listdir(folder))
-            if name.lower().endswith(IMG_EXTENSIONS)}
-
-
 @DATASET_REGISTRY.register()
 class PairedImageSegDataset(data.Dataset):
     """Options (``datasets.<phase>``):
@@ -86,6 +78,8 @@ class PairedImageSegDataset(data.Dataset):
     num_classes (int, optional): when set, a label with other ids (besides ignore_index) is an error naming the file.
     gt_size (int): HR crop size in training (a multiple of scale); use_hflip / use_rot (bool): augmentation.
     phase: 'train' crops and augments; otherwise whole images (mod-cropped to the scale).
+    io_backend: disk (folders, any depth: pre-cropped sub-image folders too, cropped alike so that names pair) or lmdb
+        (every dataroot_* is a ``.lmdb`` made by ``basicsr.utils.lmdb_util.make_lmdb_from_imgs``, keys = file stems).
 
     Returns dict: lq (3,h,w) float [0,1] RGB; gt (3,H,W); label (h,w) or (H,W) int64; lq_path, gt_path, label_path.
     """
@@ -94,8 +88,6 @@ class PairedImageSegDataset(data.Dataset):
         super().__init__()
         self.opt = opt
         self.scale = int(opt['scale'])
-        self.file_client = None
-        self.io_backend_opt = dict(opt.get('io_backend') or {'type': 'disk'})  # a copy: FileClient pops 'type'
         self.check_options(opt, dataset_path(opt))
         self.label_scale = opt.get('label_scale', 'lq')
         self.ignore_index = int(opt.get('ignore_index', 255))
@@ -103,18 +95,11 @@ class PairedImageSegDataset(data.Dataset):
         class_map = load_class_map(opt.get('class_map'))
         self.lut = None if class_map is None else class_lookup(class_map, int(opt.get('unmapped', self.ignore_index)))
 
-        gts = _stems(opt['dataroot_gt'], 'dataroot_gt')
-        labels = _stems(opt['dataroot_label'], 'dataroot_label')
-        lqs = _stems(opt['dataroot_lq'], 'dataroot_lq') if opt.get('dataroot_lq') else None
-        missing = [s for s in gts if s not in labels or (lqs is not None and s not in lqs)]
-        if missing:
-            raise MissingFileError(f"dataroot_label: {len(missing)} HR images have no label (or LR) file of the same "
-                                   f"name, e.g. {missing[:3]} (dataroot_label '{opt['dataroot_label']}')")
-        if not gts:
-            raise MissingFileError(f"dataroot_gt: no images ({', '.join(IMG_EXTENSIONS)}) in '{opt['dataroot_gt']}'")
-        self.samples = [(gts[s], None if lqs is None else lqs[s], labels[s]) for s in gts]
-        for key, paths in (('dataroot_gt', gts), ('dataroot_lq', lqs or {}), ('dataroot_label', labels)):
-            check_headers(sorted(paths.values()), key)
+        folders = [('dataroot_gt', 'gt'), ('dataroot_label', 'label')]
+        if opt.get('dataroot_lq'):
+            folders.append(('dataroot_lq', 'lq'))
+        self.samples = [(s['gt'], s.get('lq'), s['label']) for s in paired_image_paths(opt, folders)]
+        self.read = ImageReader(opt.get('io_backend'))  # after paired_image_paths: it adds the lmdb paths
 
     @classmethod
     def check_options(cls, section, path, opt=None):
@@ -134,29 +119,18 @@ class PairedImageSegDataset(data.Dataset):
         """Files read per sample (checked before training by :mod:`mtsr_plugins.data_scan`)."""
         return [{'gt': gt, 'lq': lq, 'label': label} for gt, lq, label in self.samples]
 
-    def _read(self, path, flag):
-        if self.file_client is None:
-            self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
-        if flag == 'label':
-            label = decode_image(self.file_client.get(path, 'label'), path)
-            if label.ndim != 2:
-                raise DataError(f'label {path!r} must be a single-channel image of class indices, got shape '
-                                f'{label.shape}')
-            return label
-        return read_image(self.file_client, path, flag)  # HWC BGR [0,1]
-
     def __getitem__(self, index):
         gt_path, lq_path, label_path = self.samples[index]
         s = self.scale
-        img_gt = mod_crop(self._read(gt_path, 'gt'), s)
+        img_gt = mod_crop(self.read(gt_path, 'gt'), s)  # uint8 until cropped
         h, w = img_gt.shape[:2]
-        if lq_path is None:
-            img_lq = imresize(img_gt, 1 / s).astype(np.float32)  # MATLAB bicubic, antialiased
+        if lq_path is None:  # MATLAB bicubic (antialiased) of the whole image, so as float: crops see no border
+            img_lq = imresize(img_gt.astype(np.float32) / 255., 1 / s).astype(np.float32)
         else:
-            img_lq = self._read(lq_path, 'lq')
+            img_lq = self.read(lq_path, 'lq')
         check_scale_pair(img_lq.shape, (h, w), s, lq_path, gt_path)
 
-        label = self._read(label_path, 'label')
+        label = self.read.label(label_path)
         if self.lut is not None:
             label = self.lut[label]
         check_label_ids(label, self.num_classes, self.ignore_index, label_path)
@@ -181,7 +155,8 @@ class PairedImageSegDataset(data.Dataset):
             img_gt, img_lq, label = augment([np.ascontiguousarray(x) for x in (img_gt, img_lq, label)],
                                             self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
 
-        img_gt, img_lq = img2tensor([img_gt, img_lq], bgr2rgb=True, float32=True)
+        img_gt = to_tensor(img_gt)
+        img_lq = to_tensor(img_lq) if img_lq.dtype == np.uint8 else img2tensor(img_lq, bgr2rgb=True, float32=True)
         label = torch.from_numpy(np.ascontiguousarray(label.reshape(label.shape[:2])).astype(np.int64))
         return {'lq': img_lq, 'gt': img_gt, 'label': label, 'lq_path': lq_path or gt_path, 'gt_path': gt_path,
                 'label_path': label_path}

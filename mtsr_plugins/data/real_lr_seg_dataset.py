@@ -12,45 +12,15 @@ Checks: at construction the file-name pairing and the headers of the first few f
 unreadable files, label / GT sizes that disagree with LR size x scale and (with ``num_classes``) label ids outside
 0..num_classes-1 other than 255, each naming the file (see :mod:`mtsr_plugins.utils.input_checks`).
 """
-import os
-
-import cv2
 import numpy as np
 import torch
 from basicsr.data import build_dataset
-from basicsr.data.data_util import paths_from_folder
-from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from mtsr_plugins.options_check import MissingFileError, OptionError, check_number, dataset_path, require, under
-from mtsr_plugins.utils.input_checks import (DataError, check_headers, check_label_ids, check_scale_pair,
-                                             decode_image, read_image)
-
-
-def read_label(file_client, path):
-    """HxW int64 class map from a single-channel (8 or 16 bit) PNG; 3-channel files must be grey (equal channels)."""
-    raw = decode_image(file_client.get(path, 'label'), path, cv2.IMREAD_UNCHANGED)
-    if raw.ndim == 3:
-        if not (np.all(raw[..., 0] == raw[..., 1]) and np.all(raw[..., 0] == raw[..., 2])):
-            raise DataError(f"label file '{path}' is a colour image; expected a single-channel class-index map")
-        raw = raw[..., 0]
-    return raw.astype(np.int64)
-
-
-def _stem(path):
-    return os.path.splitext(os.path.basename(path))[0]
-
-
-def _paired_paths(folder_a, folder_b, key_b):
-    """{stem: (path_a, path_b)} for files of folder_a; each must have a file of the same stem in folder_b."""
-    by_stem = {_stem(p): p for p in paths_from_folder(folder_b)}
-    pairs = []
-    for path in sorted(paths_from_folder(folder_a)):
-        if _stem(path) not in by_stem:
-            raise DataError(f"{key_b}: no file named '{_stem(path)}.*' in '{folder_b}' for '{path}'")
-        pairs.append((path, by_stem[_stem(path)]))
-    return pairs
+from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, to_tensor
+from mtsr_plugins.options_check import OptionError, check_number, dataset_path, require, under
+from mtsr_plugins.utils.input_checks import DataError, check_label_ids, check_scale_pair
 
 
 @DATASET_REGISTRY.register()
@@ -59,8 +29,9 @@ class RealLRSegDataset(data.Dataset):
 
     Options: dataroot_lq (folder of LR images), dataroot_label (class-index PNGs, same file stems, size = LR size x
     scale, ignore value 255), scale, dataroot_gt (optional HR images: synthetic-protocol evaluation), lq_size (train:
-    random LR crop size; ~ = whole image), use_hflip (train), io_backend, num_classes (optional: label ids other
-    than 0..num_classes-1 and ignore_index (default 255) are an error naming the file).
+    random LR crop size; ~ = whole image), use_hflip (train), io_backend (disk: folders, sub-image folders too; or
+    lmdb: every dataroot_* is a ``.lmdb`` made by ``make_lmdb_from_imgs``, keys = file stems), num_classes
+    (optional: label ids other than 0..num_classes-1 and ignore_index (default 255) are an error naming the file).
 
     Item: lq (3, h, w) RGB in [0, 1]; label (h s, w s) int64; lq_path; label_path; and gt (3, h s, w s), gt_path
     when given.
@@ -70,23 +41,16 @@ class RealLRSegDataset(data.Dataset):
         super().__init__()
         self.opt = opt
         self.check_options(opt, dataset_path(opt))
-        for key in ('dataroot_lq', 'dataroot_label', 'dataroot_gt'):
-            if opt.get(key) is not None and not os.path.isdir(opt[key]):
-                raise MissingFileError(f"{key}: '{opt[key]}' is not a folder")
         self.scale = int(opt['scale'])
-        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
-        self.file_client = None
-        self.pairs = _paired_paths(opt['dataroot_lq'], opt['dataroot_label'], 'dataroot_label')
-        if not self.pairs:
-            raise MissingFileError(f"dataroot_lq: no images in '{opt['dataroot_lq']}'")
-        self.gt_paths = None
+        folders = [('dataroot_lq', 'lq'), ('dataroot_label', 'label')]
         if opt.get('dataroot_gt'):
-            self.gt_paths = [gt for _, gt in _paired_paths(opt['dataroot_lq'], opt['dataroot_gt'], 'dataroot_gt')]
+            folders.append(('dataroot_gt', 'gt'))
+        samples = paired_image_paths(opt, folders)
+        self.pairs = [(sample['lq'], sample['label']) for sample in samples]
+        self.gt_paths = [sample['gt'] for sample in samples] if opt.get('dataroot_gt') else None
+        self.read = ImageReader(opt.get('io_backend'))  # after paired_image_paths: it adds the lmdb paths
         self.num_classes = opt.get('num_classes')
         self.ignore_index = int(opt.get('ignore_index', 255))
-        check_headers([lq for lq, _ in self.pairs], 'dataroot_lq')
-        check_headers([label for _, label in self.pairs], 'dataroot_label')
-        check_headers(self.gt_paths or [], 'dataroot_gt')
 
     @classmethod
     def check_options(cls, section, path, opt=None):
@@ -107,12 +71,10 @@ class RealLRSegDataset(data.Dataset):
         return [{'lq': lq, 'label': label, 'gt': gt} for (lq, label), gt in zip(self.pairs, gts)]
 
     def __getitem__(self, index):
-        if self.file_client is None:
-            self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         lq_path, label_path = self.pairs[index]
-        lq = read_image(self.file_client, lq_path, 'lq')
-        label = read_label(self.file_client, label_path)
-        gt = read_image(self.file_client, self.gt_paths[index], 'gt') if self.gt_paths else None
+        lq = self.read(lq_path, 'lq')  # uint8 until cropped
+        label = self.read.label(label_path)  # uint8 / uint16 until cropped
+        gt = self.read(self.gt_paths[index], 'gt') if self.gt_paths else None
         h, w = lq.shape[:2]
         s = self.scale
         if label.shape != (h * s, w * s):
@@ -136,10 +98,10 @@ class RealLRSegDataset(data.Dataset):
                 lq, label = lq[:, ::-1], label[:, ::-1]
                 gt = gt[:, ::-1] if gt is not None else None
 
-        item = {'lq': img2tensor(lq, bgr2rgb=True, float32=True),
-                'label': torch.from_numpy(np.ascontiguousarray(label)), 'lq_path': lq_path, 'label_path': label_path}
+        item = {'lq': to_tensor(lq),
+                'label': torch.from_numpy(label.astype(np.int64)), 'lq_path': lq_path, 'label_path': label_path}
         if gt is not None:
-            item.update(gt=img2tensor(gt, bgr2rgb=True, float32=True), gt_path=self.gt_paths[index])
+            item.update(gt=to_tensor(gt), gt_path=self.gt_paths[index])
         return item
 
 

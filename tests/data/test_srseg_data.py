@@ -70,9 +70,10 @@ def test_on_the_fly_lr_and_unmapped_values(tmp_path):
 
 
 def test_missing_label_is_a_clear_error(tmp_path):
-    write_cell_scenes(str(tmp_path), n=1)
+    write_cell_scenes(str(tmp_path), n=2)
     os.remove(tmp_path / 'labels' / 's0.png')
-    with pytest.raises(FileNotFoundError, match='no label'):
+    with pytest.raises(FileNotFoundError, match=r"^dataroot_label: 1 of the 2 images of dataroot_gt have no label file "
+                                                r"of the same name here, e.g. \['s0'\]"):
         PairedImageSegDataset({'name': 'v', 'phase': 'val', 'scale': 4, 'dataroot_gt': str(tmp_path / 'HR'),
                                'dataroot_label': str(tmp_path / 'labels')})
 
