@@ -65,6 +65,12 @@ def evaluating(*nets):
             net.train(flag)
 
 
+def training_section(opt):
+    """``opt['train']`` of a training run's option dict; None for a test run (no training options to check)."""
+    train_opt = opt.get('train') or {}
+    return train_opt if opt.get('is_train', True) and train_opt else None
+
+
 class MTSRModel(SRModel):
     batch_keys = ('lq', 'gt', 'label')
     output_keys = ('output', )

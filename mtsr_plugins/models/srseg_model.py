@@ -30,7 +30,7 @@ from basicsr.utils.registry import MODEL_REGISTRY
 
 from mtsr_plugins.archs.srseg_arch import strip_seg_head
 from mtsr_plugins.losses.perceptual import build_perceptual_loss
-from mtsr_plugins.models.base_model import MTSRModel, bare
+from mtsr_plugins.models.base_model import MTSRModel, bare, training_section
 from mtsr_plugins.options_check import OptionError
 
 
@@ -49,10 +49,9 @@ class SRSEGModel(MTSRModel, SRGANModel):
 
     @classmethod
     def check_options(cls, section, path='', opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built
-        (``section`` is the whole option dict)."""
-        train_opt = section.get('train') or {}
-        if not section.get('is_train', True) or not train_opt:
+        """The training options (``section`` is the whole option dict), checked before anything is built."""
+        train_opt = training_section(section)
+        if train_opt is None:
             return
         bounds = train_opt.get('stage_iters')
         if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(isinstance(b, int) for b in bounds)

@@ -26,7 +26,7 @@ import torch
 from basicsr.archs import build_network
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mtsr_plugins.models.base_model import MTSRModel, bare, evaluating
+from mtsr_plugins.models.base_model import MTSRModel, bare, evaluating, training_section
 from mtsr_plugins.options_check import OptionError, check_number
 
 PHASES = ('real', 'synthetic')
@@ -49,10 +49,9 @@ class SSGRWSRModel(MTSRModel):
 
     @classmethod
     def check_options(cls, section, path='', opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built
-        (``section`` is the whole option dict)."""
-        train_opt = section.get('train') or {}
-        if not section.get('is_train', True) or not train_opt:
+        """The training options (``section`` is the whole option dict), checked before anything is built."""
+        train_opt = training_section(section)
+        if train_opt is None:
             return
         if not section.get('network_s'):
             raise OptionError('network_s: required by SSGRWSRModel (the segmentation network, e.g. type HRNetSegNet)')
