@@ -27,6 +27,12 @@ def _matlab_resize_matrix(in_len, out_len, scale):
     return matrix
 
 
+@lru_cache(maxsize=64)
+def _resize_matrix_on(in_len, out_len, scale, device):
+    """:func:`_matlab_resize_matrix` as float32 on ``device``, kept there (no host-to-device copy per batch)."""
+    return _matlab_resize_matrix(in_len, out_len, scale).to(device, torch.float32)
+
+
 def imresize_batch(x, scale):
     """BasicSR's MATLAB-style bicubic ``imresize`` for a batch: (B, C, H, W) -> (B, C, ceil(H*scale), ceil(W*scale)).
 
@@ -36,8 +42,8 @@ def imresize_batch(x, scale):
     import math
     h, w = x.shape[-2:]
     out_h, out_w = math.ceil(h * scale), math.ceil(w * scale)
-    rows = _matlab_resize_matrix(h, out_h, scale).to(x.device, torch.float32)
-    cols = _matlab_resize_matrix(w, out_w, scale).to(x.device, torch.float32)
+    rows = _resize_matrix_on(h, out_h, scale, str(x.device))
+    cols = _resize_matrix_on(w, out_w, scale, str(x.device))
     return torch.matmul(torch.matmul(rows, x.float()), cols.t())
 
 
