@@ -27,6 +27,8 @@ def build_parser():
     p.add_argument('--pad-last-conv', action='store_true',
                    help='pad the last conv to 8 output channels (exact; faster GPU kernels, default on CUDA)')
     p.add_argument('--no-fold-bn', action='store_true', help='keep BatchNorm layers (default: folded into convs)')
+    p.add_argument('--no-merge-shuffle', action='store_true',
+                   help="keep SRSEG's last conv after the last PixelShuffle (default: moved before it; exact)")
     p.add_argument('--batch', type=int, default=1, help='images of the same size run together (default 1)')
     p.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='auto')
     p.add_argument('--seg', action='store_true', help='SRSEG: also write class maps and overlays (needs the head)')
@@ -67,7 +69,8 @@ def main(argv=None):
         runner = make_runner(loaded, seg=args.seg, tad_mode='encode' if args.encode else 'decode' if args.decode
                              else 'both', device=device, precision=args.precision, tile=args.tile,
                              tile_pad=args.tile_pad, channels_last=args.channels_last or on_gpu,
-                             compile=args.compile, pad_last=args.pad_last_conv or on_gpu, fold=not args.no_fold_bn)
+                             compile=args.compile, pad_last=args.pad_last_conv or on_gpu, fold=not args.no_fold_bn,
+                             merge_shuffle=not args.no_merge_shuffle)
     except (OptionError, ImageError) as err:  # CheckpointError is an OptionError
         print(f'mtsr-infer: error: {err}', file=sys.stderr)
         return 2

@@ -11,17 +11,14 @@ BatchNorm statistics: speed does not depend on them). Prints img/s per variant a
     python scripts/bench_infer.py --device cuda --size 256x192 --batch 8 --compile
 """
 import argparse
-import os
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import mtsr_plugins  # noqa: E402,F401
-from basicsr.archs import build_network  # noqa: E402
-from mtsr_plugins.inference.loading import LoadedModel  # noqa: E402
-from mtsr_plugins.inference.methods import make_runner  # noqa: E402
-from mtsr_plugins.utils.timing import time_call  # noqa: E402
+import mtsr_plugins  # noqa: F401  (registers the archs)
+from basicsr.archs import build_network
+from mtsr_plugins.inference.loading import LoadedModel
+from mtsr_plugins.inference.methods import make_runner
+from mtsr_plugins.utils.timing import time_call
 
 NETS = {
     'SRSEG': ('SRSEGModel', 'srseg', dict(type='SRSEGNet', num_feat=64, num_block=16, upscale=4, num_classes=6,
@@ -45,14 +42,16 @@ def loaded_model(name):
 
 def variants(device, compile_too):
     """(label, runner keyword arguments) to measure on ``device``."""
+    after = dict(merge_shuffle=False)  # the last conv left after the last PixelShuffle (as trained)
     if device == 'cpu':
         out = [('eager fp32', dict(precision='fp32')),
+               ('eager fp32, last conv after shuffle', dict(precision='fp32', **after)),
                ('eager fp32, BN kept', dict(precision='fp32', fold=False))]
     else:
         out = [('eager fp32', dict(precision='fp32')),
-               ('fp16 + channels_last', dict(precision='fp16', channels_last=True)),
-               ('fp16 + channels_last + padded last conv', dict(precision='fp16', channels_last=True,
-                                                                pad_last=True))]
+               ('fp16 + channels_last, last conv after shuffle, padded',
+                dict(precision='fp16', channels_last=True, pad_last=True, **after)),
+               ('fp16 + channels_last', dict(precision='fp16', channels_last=True))]
     if compile_too:
         best = dict(out[-1][1])
         out.append((out[-1][0] + ' + compile', dict(best, compile=True)))

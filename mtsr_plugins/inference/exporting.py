@@ -8,12 +8,13 @@ What is exported (inputs and outputs in [0, 1], dynamic batch, height and width)
   the HR image and BasicSR's MATLAB resize for its guidance and stays in PyTorch / ``mtsr-infer --encode``);
 * SSG-RWSR and any BasicSR SR model: ``network_g``, ``lr -> sr`` (the segmenter is training-only).
 
-BatchNorm is folded into the convolutions first (:func:`~mtsr_plugins.inference.speed.fold_batchnorm`).
+BatchNorm is folded into the convolutions and SRSEG's last conv moved before its last PixelShuffle first
+(:func:`~mtsr_plugins.inference.speed.exact_rewrites`).
 """
 import torch
 from torch import nn
 
-from mtsr_plugins.inference.speed import fold_batchnorm
+from mtsr_plugins.inference.speed import exact_rewrites
 
 
 class _Calling(nn.Module):
@@ -61,7 +62,7 @@ def export(loaded, fmt, path, size=32):
     """Write the inference network of ``loaded`` to ``path`` as 'onnx' or 'torchscript'; returns the export spec.
     ``size``: side of the example input (a multiple of the network's size multiple)."""
     module, in_ch, align, in_name, out_names = export_spec(loaded)
-    folded, _ = fold_batchnorm(module, torch.rand(1, in_ch, 2 * align * 8, 2 * align * 8))
+    folded, _ = exact_rewrites(module, torch.rand(1, in_ch, 2 * align * 8, 2 * align * 8))
     size = -(-size // align) * align
     example = torch.rand(2, in_ch, size, size)  # batch 2: a batch of 1 would be fixed at 1 in the graph
     with torch.no_grad():

@@ -58,18 +58,18 @@ class Runner:
         precision (str): 'fp32', 'fp16' or 'bf16'.
         tile (int | None): None: no tiling; 0: a tile fitting the free GPU memory (none on CPU); N: N-pixel tiles.
         tile_pad (int | None): context per tile side in input pixels; None: the measured receptive-field radius.
-        channels_last, compile, pad_last: see :mod:`mtsr_plugins.inference.speed`.
+        channels_last, compile, pad_last, fold, merge_shuffle: see :mod:`mtsr_plugins.inference.speed`.
     """
     suffix = '_SR'
 
     def __init__(self, loaded, device='cpu', precision='fp32', tile=None, tile_pad=None, channels_last=False,
-                 compile=False, pad_last=False, fold=True):
+                 compile=False, pad_last=False, fold=True, merge_shuffle=True):
         self.loaded, self.scale = loaded, loaded.scale
         self.device, self.dtype = torch.device(device), PRECISIONS[precision]
         self.tile, self.tile_pad = tile, tile_pad
         self.channels_last, self.compile = channels_last, compile
         self.net, self.notes = prepare(loaded.net, self.device, precision, channels_last, fold, pad_last,
-                                       probe_ch=self.in_ch)
+                                       probe_ch=self.in_ch, merge_shuffle=merge_shuffle)
         self._fns, self._pads, self._tiles = {}, {}, {}
 
     # ---- what the network computes -----------------------------------------------------------------------

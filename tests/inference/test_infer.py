@@ -1,5 +1,5 @@
 """mtsr-infer: every method on a tiny trained-like experiment, tiles, odd sizes, image kinds, bad files, no
-overwrites, and the exact speed rewrites (BN folding, padded last conv)."""
+overwrites, low precision and the CUDA path (the exact rewrites: test_speed.py)."""
 import os
 
 import cv2
@@ -13,7 +13,6 @@ from mtsr_plugins.infer import main as infer_main
 from mtsr_plugins.inference.loading import load_model, newest_weights
 from mtsr_plugins.inference.image_io import ImageError
 from mtsr_plugins.inference.methods import Outputs, make_runner
-from mtsr_plugins.inference.speed import fold_batchnorm, pad_out_channels
 from mtsr_plugins.inference.tiling import float64_copy, receptive_field_radius
 
 
@@ -220,48 +219,6 @@ def test_low_precision_is_close(experiments, precision):
     ref = _runner(exp).process(x)[0]['sr']
     low = _runner(exp, precision=precision, channels_last=True).process(x)[0]['sr']
     assert (ref - low).abs().max() < 0.05
-
-
-# ---- exact speed rewrites ------------------------------------------------------------------------------------
-def test_bn_folding_gives_the_same_output():
-    net = tiny_net('srseg', with_seg_head=False)
-    x = torch.rand(2, 3, 11, 13, generator=torch.Generator().manual_seed(0))
-    folded, count = fold_batchnorm(net, x[:1])
-    assert count == 2 * 2 + 1  # two per residual block, one after the body
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
-    with torch.no_grad():
-        assert (folded(x) - net(x)).abs().max() < 1e-5
-    sr2 = tiny_net('sr2')
-    folded2, count2 = fold_batchnorm(sr2, x[:1, :1])
-    assert count2 > 6
-    with torch.no_grad():
-        (a, la), (b, lb) = sr2(x[:, :1]), folded2(x[:, :1])
-    assert (a - b).abs().max() < 1e-5 and (la - lb).abs().max() < 1e-4
-
-
-def test_bn_folding_refuses_a_pair_that_forward_does_not_chain():
-    class BNFirst(nn.Module):  # named like a conv/bn pair, but BN runs before the conv
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.bn1 = nn.Conv2d(3, 3, 3, 1, 1), nn.BatchNorm2d(3)
-
-        def forward(self, x):
-            return self.conv1(self.bn1(x))
-
-    net = BNFirst().eval()
-    net.bn1.running_mean.fill_(0.5)
-    folded, count = fold_batchnorm(net, torch.rand(1, 3, 8, 8))
-    assert count == 0 and folded is net
-
-
-def test_padded_last_conv_is_exact():
-    net = tiny_net('srseg', with_seg_head=False)
-    x = torch.rand(1, 3, 9, 7)
-    with torch.no_grad():
-        ref = net(x)
-        assert pad_out_channels(net)
-        assert net.conv_last.conv.out_channels == 8
-        assert torch.equal(net(x), ref) or (net(x) - ref).abs().max() < 1e-6
 
 
 def test_float64_copy_leaves_the_network_alone():
