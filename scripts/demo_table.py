@@ -7,12 +7,11 @@ import argparse
 import csv
 import glob
 import os
-import re
 
 import cv2
 import numpy as np
 
-METRIC_LINE = re.compile(r'#\s*(\w+):\s*(-?[\d.]+)')
+from mtsr_plugins.utils.train_run import validation_metrics
 
 
 def test_log_metrics(results, name):
@@ -21,7 +20,7 @@ def test_log_metrics(results, name):
     if not logs:
         return {}
     with open(logs[-1], encoding='utf-8') as handle:
-        return {m.group(1): float(m.group(2)) for m in METRIC_LINE.finditer(handle.read())}
+        return validation_metrics(handle.read())
 
 
 def bicubic_psnr(lr_dir, hr_dir, scale, crop):

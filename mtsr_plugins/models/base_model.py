@@ -76,6 +76,18 @@ class MTSRModel(SRModel):
     output_keys = ('output', )
     own_metrics = {}  # name -> 'higher' | 'lower': values the model reports besides val.metrics
 
+    @classmethod
+    def check_options(cls, section, path='', opt=None):
+        """Run by :func:`mtsr_plugins.options_check.check_options` before anything is built (``section`` is the
+        whole option dict: a model reads several sections); calls :meth:`check_training` in a training run."""
+        train_opt = training_section(section)
+        if train_opt is not None:
+            cls.check_training(train_opt, section)
+
+    @classmethod
+    def check_training(cls, train_opt, section):
+        """Checks of ``train_opt`` (= ``section['train']``) against the whole option dict ``section``."""
+
     # ---- data and networks ----------------------------------------------------------------------------------------
     def feed_data(self, data):
         for key in self.batch_keys:

@@ -30,7 +30,7 @@ from basicsr.utils.registry import MODEL_REGISTRY
 
 from mtsr_plugins.archs.srseg_arch import strip_seg_head
 from mtsr_plugins.losses.perceptual import build_perceptual_loss
-from mtsr_plugins.models.base_model import MTSRModel, bare, training_section
+from mtsr_plugins.models.base_model import MTSRModel, bare
 from mtsr_plugins.options_check import OptionError
 
 
@@ -48,11 +48,7 @@ class SRSEGModel(MTSRModel, SRGANModel):
     output_keys = ('output', 'seg_logits')
 
     @classmethod
-    def check_options(cls, section, path='', opt=None):
-        """The training options (``section`` is the whole option dict), checked before anything is built."""
-        train_opt = training_section(section)
-        if train_opt is None:
-            return
+    def check_training(cls, train_opt, section):
         bounds = train_opt.get('stage_iters')
         if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(isinstance(b, int) for b in bounds)
                 or not 0 <= bounds[0] <= bounds[1]):

@@ -26,7 +26,7 @@ import torch
 from basicsr.archs import build_network
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mtsr_plugins.models.base_model import MTSRModel, bare, evaluating, training_section
+from mtsr_plugins.models.base_model import MTSRModel, bare, evaluating
 from mtsr_plugins.options_check import OptionError, check_number
 
 PHASES = ('real', 'synthetic')
@@ -48,11 +48,7 @@ class SSGRWSRModel(MTSRModel):
     batch_keys = ('lq', 'gt', 'lq_real', 'label')
 
     @classmethod
-    def check_options(cls, section, path='', opt=None):
-        """The training options (``section`` is the whole option dict), checked before anything is built."""
-        train_opt = training_section(section)
-        if train_opt is None:
-            return
+    def check_training(cls, train_opt, section):
         if not section.get('network_s'):
             raise OptionError('network_s: required by SSGRWSRModel (the segmentation network, e.g. type HRNetSegNet)')
         phases = train_opt.get('phases', PHASES)

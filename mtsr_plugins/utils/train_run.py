@@ -1,6 +1,7 @@
 """Run one ``mtsr-train`` training from a script: write the option dict to ``<exp_dir>/<name>.yml``, train in a
 subprocess (``python -m mtsr_plugins.train``, working folder ``exp_dir``, so the experiment lands in
-``<exp_dir>/experiments/<name>/``), echo progress, and return the log for the caller to parse."""
+``<exp_dir>/experiments/<name>/``), echo progress, and return the log for the caller to parse
+(:func:`logged_values` for training losses, :func:`validation_metrics` for BasicSR's validation lines)."""
 import os
 import re
 import subprocess
@@ -8,6 +9,9 @@ import sys
 import time
 
 import yaml
+
+# BasicSR's validation / test log line for one metric: '\t # psnr: 27.1234\tBest: ...'
+METRIC_LINE = re.compile(r'#\s*(\w+):\s*(-?[\d.]+(?:e[-+]?\d+)?|nan)')
 
 
 def run_training(opt, exp_dir, log_every=100):
@@ -38,3 +42,8 @@ def logged_values(lines, names):
     that holds the first name."""
     pattern = re.compile(r'(' + '|'.join(map(re.escape, names)) + r'): ([-+.0-9e]+)')
     return [{k: float(v) for k, v in pattern.findall(line)} for line in lines if f'{names[0]}:' in line]
+
+
+def validation_metrics(text):
+    """{metric: value} of the last validation (or test) BasicSR logged in ``text`` (the last value per metric)."""
+    return {m.group(1): float(m.group(2)) for m in METRIC_LINE.finditer(text)}
