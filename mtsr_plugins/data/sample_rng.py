@@ -44,14 +44,19 @@ def part_index(index, value, tag):
     return index.part(value, tag) if isinstance(index, SampleIndex) else value
 
 
+# First words of the keyed and the unkeyed training entropy: neither can be taken for the other or for an index.
+# (SeedSequence pads short entropy with zeros, so (a, b) and (a, b, 0) would seed alike without the key length.)
+_KEYED, _UNKEYED = 0x6D747372, 0x6D747373
+
+
 def seed_sequence(index, train=True):
     """The numpy SeedSequence of a sample (see the module docstring for the three cases)."""
     if not train:
         return np.random.SeedSequence(int(index))
     if isinstance(index, SampleIndex):
-        return np.random.SeedSequence([k % 2**64 for k in index.key])
+        return np.random.SeedSequence([_KEYED, len(index.key)] + [k % 2**64 for k in index.key])
     worker = torch.utils.data.get_worker_info()
-    return np.random.SeedSequence([int(np.random.randint(2**31)), int(index)] + ([worker.seed] if worker else []))
+    return np.random.SeedSequence([_UNKEYED, int(np.random.randint(2**31)), int(index), worker.seed if worker else 0])
 
 
 def generator(index, train=True):
