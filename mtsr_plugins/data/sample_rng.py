@@ -1,18 +1,17 @@
-"""One random source per training sample, named by (manual_seed, epoch, slot): the random-number policy of every
-training dataset of this package.
+"""The random-number policy of every training dataset of this package: each training sample draws from a source of
+its own, seeded by (manual_seed, epoch, slot), so it is the same in the main process and in any DataLoader worker,
+new in every epoch, and the same in a resumed run as in an uninterrupted one. Outside training a sample's draws
+depend on its index alone (validation data is the same every time).
 
-The training sampler (:class:`mtsr_plugins.utils.resumable_sampler.ResumableSampler`) gives datasets a
-:class:`SampleIndex`: the dataset index as an int, carrying the key of the sample's draws (``manual_seed``, the epoch,
-and the slot = the index in the enlarged dataset, index + k * len(dataset) for the k-th repeat of
-``dataset_enlarge_ratio``). A dataset draws from :func:`generator`, or inside :func:`seeded`, which also seeds
-Python's ``random`` and ``np.random`` for BasicSR's ``augment`` / ``paired_random_crop`` and restores them after. So a
-sample is the same in the main process and in any DataLoader worker, changes from epoch to epoch, and a resumed run
-draws what an uninterrupted one would; the model's own draws from the global generators are not disturbed.
-
-Outside training (``train=False``) the draws depend on the index alone (``np.random.default_rng(index)``), so
-validation data is the same every time. A plain int in training (a sampler or DataLoader of the caller's own) takes a
-fresh key from numpy's global generator, and in a DataLoader worker also the worker's torch seed (new every epoch):
-reproducible after ``np.random.seed``, different at every call.
+How: the training sampler (:class:`mtsr_plugins.utils.resumable_sampler.ResumableSampler`) gives datasets a
+:class:`SampleIndex`, the dataset index as an int that carries the key; the slot is the index in the enlarged dataset
+(index + k * len(dataset) for the k-th repeat of ``dataset_enlarge_ratio``). A dataset draws from :func:`generator`,
+or inside :func:`seeded`, which also seeds Python's ``random`` and ``np.random`` for BasicSR's ``augment`` /
+``paired_random_crop`` and restores them after, so the model's own draws from the global generators are not
+disturbed. Outside training (``train=False``) the generator is ``np.random.default_rng(index)``. A plain int in
+training (a sampler or DataLoader of the caller's own) takes a fresh key from numpy's global generator, and in a
+DataLoader worker also the worker's torch seed (new every epoch): reproducible after ``np.random.seed``, different at
+every call.
 """
 import contextlib
 import random
@@ -22,8 +21,8 @@ import torch
 
 
 class SampleIndex(int):
-    """A dataset index (behaves as the int ``value``) carrying ``key``, the tuple of non-negative ints that seeds
-    its sample's draws: (seed, epoch, slot) from the sampler, plus one tag per :meth:`part`."""
+    """A dataset index (behaves as the int ``value``) carrying ``key``, the tuple of ints that seeds its sample's
+    draws: (seed, epoch, slot) from the sampler, plus one tag per :meth:`part`."""
 
     def __new__(cls, value, key):
         index = super().__new__(cls, value)
