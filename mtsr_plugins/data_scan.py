@@ -25,7 +25,7 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from mtsr_plugins.utils.input_checks import DataError, bad_label_ids, imread_checked
+from mtsr_plugins.utils.input_checks import DataError, bad_label_ids, imread_checked, single_channel_label
 
 CACHE_VERSION = 1
 
@@ -96,11 +96,7 @@ def read_decoded(path):
 
 def read_label(path):
     """{'hw': [h, w], 'ids': sorted class ids} of a single-channel label map (or a grey 3-channel one)."""
-    label = imread_checked(path, 'label ')
-    if label.ndim == 3:
-        if not (np.all(label[..., 0] == label[..., 1]) and np.all(label[..., 0] == label[..., 2])):
-            raise DataError(f"label '{path}' is a colour image; expected a single-channel class-index map")
-        label = label[..., 0]
+    label = single_channel_label(imread_checked(path, 'label '), path)
     return {'hw': list(label.shape), 'ids': [int(v) for v in np.unique(label)]}
 
 

@@ -8,9 +8,11 @@
   ``torch.cuda.set_device``; its ``model_to_device`` passes a CUDA device id).
 * Checkpoints and training states are written to a temporary file and renamed into place, so a crash mid-write
   leaves the previous file usable (BasicSR's ``BaseModel`` writes in place).
-* Training states also hold the random-number-generator states (:mod:`mtsr_plugins.utils.rng_state`), restored on
-  resume, and the resumed epoch skips the batches already trained on (:mod:`mtsr_plugins.utils.resumable_sampler`),
-  so that a resumed run (with ``num_worker_per_gpu: 0``) repeats an uninterrupted one exactly.
+* Training states also hold the random-number-generator states (:mod:`mtsr_plugins.utils.rng_state`: the model's
+  own draws), restored on resume, and the resumed epoch skips the batches already trained on
+  (:mod:`mtsr_plugins.utils.resumable_sampler`); every training sample draws from its own source, named by
+  (manual_seed, epoch, slot) (:mod:`mtsr_plugins.data.sample_rng`). So a resumed run repeats an uninterrupted one
+  exactly, with or without DataLoader workers.
 * A NaN or infinite loss stops training with the iteration and the loss named, or skips the iteration with
   ``train.nonfinite_loss: skip`` (:mod:`mtsr_plugins.utils.nonfinite_guard`).
 * Weight files are checked before BasicSR loads them (:mod:`mtsr_plugins.checkpoint_check`): a missing, unsafe,
@@ -266,8 +268,11 @@ def build_prebuilt_model(opt):
 def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=False, sampler=None, seed=None):
     """BasicSR's ``build_dataloader``; the training loader gets its own ``torch.Generator``. Each new iterator of a
     DataLoader draws a seed, from the global torch generator unless the loader has one: a resumed run makes one
-    more iterator than an uninterrupted one, which would put every later global torch draw out of step."""
+    more iterator than an uninterrupted one, which would put every later global torch draw out of step. A
+    :class:`ResumableSampler` is told ``seed`` (``manual_seed``), the first part of every sample's random key."""
     from basicsr.data import build_dataloader
+    if isinstance(sampler, ResumableSampler):
+        sampler.seed = int(seed or 0)
     loader = build_dataloader(dataset, dataset_opt, num_gpu=num_gpu, dist=dist, sampler=sampler, seed=seed)
     if dataset_opt.get('phase') == 'train' and getattr(loader, 'generator', None) is None:
         loader.generator = torch.Generator().manual_seed(int(seed or 0))

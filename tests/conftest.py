@@ -72,8 +72,9 @@ def point_datasets_at(opt, demo_root):
     return opt
 
 
-def _train_run(opt, name, total_iter, save_every, tmp_path, run, resume=False):
+def _train_run(opt, name, total_iter, save_every, tmp_path, run, resume=False, workers=0):
     opt = dict(opt, name=name)
+    opt['datasets'] = {'train': dict(opt['datasets']['train'], num_worker_per_gpu=workers)}
     opt['train'] = dict(opt['train'], total_iter=total_iter)
     opt['logger'] = dict(opt['logger'], print_freq=1, save_checkpoint_freq=save_every, use_tb_logger=False)
     opt_path = write_options(opt, tmp_path / f'{name}_{total_iter}.yml')
@@ -82,9 +83,10 @@ def _train_run(opt, name, total_iter, save_every, tmp_path, run, resume=False):
     return proc
 
 
-def assert_exact_resume(opt, tmp_path, run, total_iter):
+def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_workers=0):
     """Train ``total_iter`` iterations straight, and total_iter/2 + stop + --auto_resume + the rest; assert that
-    every saved network is bit-identical at the end. ``opt`` is a complete option dict (CPU, a fixed seed)."""
+    every saved network is bit-identical at the end. ``opt`` is a complete option dict (CPU, a fixed seed);
+    ``num_worker_per_gpu`` is ``straight_workers`` in the straight run and ``workers`` in the interrupted one."""
     import copy
     import glob
 
@@ -92,11 +94,10 @@ def assert_exact_resume(opt, tmp_path, run, total_iter):
     opt = copy.deepcopy(opt)
     opt.pop('val', None)
     opt['datasets'] = {k: v for k, v in opt['datasets'].items() if k == 'train'}
-    opt['datasets']['train']['num_worker_per_gpu'] = 0
     half = total_iter // 2
-    _train_run(opt, 'straight', total_iter, half, tmp_path, run)
-    _train_run(opt, 'resumed', half, half, tmp_path, run)
-    resumed = _train_run(opt, 'resumed', total_iter, half, tmp_path, run, resume=True)
+    _train_run(opt, 'straight', total_iter, half, tmp_path, run, workers=straight_workers)
+    _train_run(opt, 'resumed', half, half, tmp_path, run, workers=workers)
+    resumed = _train_run(opt, 'resumed', total_iter, half, tmp_path, run, resume=True, workers=workers)
     assert f'iter: {half}.' in resumed.stdout  # it did resume
     straight_nets = sorted(glob.glob(str(tmp_path / 'experiments' / 'straight' / 'models' / f'*_{total_iter}.pth')))
     assert straight_nets, 'no network saved at the last iteration'

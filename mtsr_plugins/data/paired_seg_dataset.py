@@ -11,6 +11,9 @@ Checks (:mod:`mtsr_plugins.utils.input_checks`): at construction, the pairing of
 scale, and the headers of the first few files per folder; in ``__getitem__`` (every file is read there anyway),
 unreadable files, LR/HR sizes that disagree with the scale and, with ``num_classes`` set, label ids outside
 0..num_classes-1 other than ``ignore_index`` - each error names the file or the pair.
+
+Training crops, flips and rotations (BasicSR's ``paired_random_crop`` / ``augment``) draw inside
+:func:`mtsr_plugins.data.sample_rng.seeded`: one source per training sample, named by (manual_seed, epoch, slot).
 """
 import csv
 import os.path as osp
@@ -27,6 +30,7 @@ from basicsr.utils.registry import DATASET_REGISTRY
 from mtsr_plugins.options_check import (MissingFileError, OptionError, check_choice, check_number, dataset_path,
                                         require)
 from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, to_tensor
+from mtsr_plugins.data.sample_rng import seeded
 from mtsr_plugins.utils.input_checks import DataError, check_crop_size, check_label_ids, check_scale_pair
 
 
@@ -146,17 +150,22 @@ class PairedImageSegDataset(data.Dataset):
         label = (label_lq if self.label_scale == 'lq' else label_gt)[..., None]  # HxWx1 for crop / augment
 
         if self.opt['phase'] == 'train':
-            gt_size = self.opt['gt_size']
-            if self.label_scale == 'lq':
-                img_gt, (img_lq, label) = paired_random_crop(img_gt, [img_lq, label], gt_size, s, gt_path)
-            else:
-                (img_gt, label), img_lq = paired_random_crop([img_gt, label], img_lq, gt_size, s, gt_path)
-            # contiguous copies: augment flips in place
-            img_gt, img_lq, label = augment([np.ascontiguousarray(x) for x in (img_gt, img_lq, label)],
-                                            self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
+            img_gt, img_lq, label = self._crop_and_augment(index, img_gt, img_lq, label, gt_path)
 
         img_gt = to_tensor(img_gt)
         img_lq = to_tensor(img_lq) if img_lq.dtype == np.uint8 else img2tensor(img_lq, bgr2rgb=True, float32=True)
         label = torch.from_numpy(np.ascontiguousarray(label.reshape(label.shape[:2])).astype(np.int64))
         return {'lq': img_lq, 'gt': img_gt, 'label': label, 'lq_path': lq_path or gt_path, 'gt_path': gt_path,
                 'label_path': label_path}
+
+    def _crop_and_augment(self, index, img_gt, img_lq, label, gt_path):
+        """The same random crop, flip and rotation of the three (BasicSR's transforms, seeded for this sample)."""
+        gt_size, s = self.opt['gt_size'], self.scale
+        with seeded(index):
+            if self.label_scale == 'lq':
+                img_gt, (img_lq, label) = paired_random_crop(img_gt, [img_lq, label], gt_size, s, gt_path)
+            else:
+                (img_gt, label), img_lq = paired_random_crop([img_gt, label], img_lq, gt_size, s, gt_path)
+            # contiguous copies: augment flips in place
+            return augment([np.ascontiguousarray(x) for x in (img_gt, img_lq, label)],
+                           self.opt.get('use_hflip', True), self.opt.get('use_rot', True))

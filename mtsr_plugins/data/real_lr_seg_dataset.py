@@ -10,7 +10,8 @@
 
 Checks: at construction the file-name pairing and the headers of the first few files per folder; in ``__getitem__``
 unreadable files, label / GT sizes that disagree with LR size x scale and (with ``num_classes``) label ids outside
-0..num_classes-1 other than 255, each naming the file (see :mod:`mtsr_plugins.utils.input_checks`).
+0..num_classes-1 other than 255, each naming the file (see :mod:`mtsr_plugins.utils.input_checks`). Training crops
+and flips follow :mod:`mtsr_plugins.data.sample_rng`; the wrapper gives each part its own draws.
 """
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
 from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, to_tensor
+from mtsr_plugins.data.sample_rng import generator, part_index
 from mtsr_plugins.options_check import OptionError, check_number, dataset_path, require, under
 from mtsr_plugins.utils.input_checks import DataError, check_label_ids, check_scale_pair
 
@@ -85,16 +87,17 @@ class RealLRSegDataset(data.Dataset):
             check_scale_pair(lq.shape, gt.shape, s, lq_path, self.gt_paths[index])
 
         if self.opt.get('phase') == 'train':
+            rng = generator(index)
             size = self.opt.get('lq_size')
             if size:
                 if h < size or w < size:
                     raise DataError(f"lq_size {size} is larger than LR image '{lq_path}' ({h}x{w})")
-                top, left = np.random.randint(0, h - size + 1), np.random.randint(0, w - size + 1)
+                top, left = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
                 lq = lq[top:top + size, left:left + size]
                 label = label[top * s:(top + size) * s, left * s:(left + size) * s]
                 if gt is not None:
                     gt = gt[top * s:(top + size) * s, left * s:(left + size) * s]
-            if self.opt.get('use_hflip', True) and np.random.rand() < 0.5:
+            if self.opt.get('use_hflip', True) and rng.random() < 0.5:
                 lq, label = lq[:, ::-1], label[:, ::-1]
                 gt = gt[:, ::-1] if gt is not None else None
 
@@ -161,8 +164,8 @@ class SSGRWSRTrainDataset(data.Dataset):
         return {'real': self.real, 'synthetic': self.synthetic}
 
     def __getitem__(self, index):
-        real = self.real[index % len(self.real)]
-        item = dict(self.synthetic[index % len(self.synthetic)])
+        real = self.real[part_index(index, index % len(self.real), 0)]
+        item = dict(self.synthetic[part_index(index, index % len(self.synthetic), 1)])
         item.update(lq_real=real['lq'], label=real['label'], lq_real_path=real['lq_path'])
         if 'label_path' in real:
             item['label_path'] = real['label_path']

@@ -2,14 +2,14 @@
 
 Checks: at construction the options, the folder and the headers of the first few images; in ``__getitem__`` an
 unreadable or too small image is an error naming the file (see :mod:`mtsr_plugins.utils.input_checks`).
+Random crops and flips follow :mod:`mtsr_plugins.data.sample_rng` (one source per training sample).
 """
-import random
-
 from basicsr.data.transforms import augment, mod_crop
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
 from mtsr_plugins.data.image_source import HRImageDataset, to_tensor
+from mtsr_plugins.data.sample_rng import seeded
 from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
 from mtsr_plugins.utils.input_checks import DataError
 
@@ -66,10 +66,10 @@ class TADImageDataset(HRImageDataset):
         if self.is_train:
             if h < self.gt_size or w < self.gt_size:
                 raise DataError(f'TADImageDataset: {path} is {h}x{w}, smaller than gt_size {self.gt_size}')
-            top = random.randint(0, h - self.gt_size)
-            left = random.randint(0, w - self.gt_size)
-            img = augment(img[top:top + self.gt_size, left:left + self.gt_size],
-                          self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
+            with seeded(index) as rng:
+                top, left = rng.integers(0, h - self.gt_size + 1), rng.integers(0, w - self.gt_size + 1)
+                img = augment(img[top:top + self.gt_size, left:left + self.gt_size],
+                              self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
         else:
             img = mod_crop(img, self.scale)
         item = {'gt': to_tensor(img), 'gt_path': path, 'lq_path': path}

@@ -1,10 +1,10 @@
 """HR-only video dataset for the TAD video pipeline: T-frame windows of HR frames (no LR on disk).
 
 The guidance / SLR / bicubic LR is made on the model's device by ``TADVideoModel`` (from the same HR frames), so
-this dataset only reads, crops and augments frames.
+this dataset only reads, crops and augments frames. Training draws (clip, window, crop, flip) follow
+:mod:`mtsr_plugins.data.sample_rng` (one source per training sample).
 """
 import os
-import random
 
 import cv2
 import numpy as np
@@ -16,6 +16,7 @@ from basicsr.data.transforms import augment
 from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
+from mtsr_plugins.data.sample_rng import generator, seeded
 from mtsr_plugins.options_check import OptionError
 from mtsr_plugins.utils.input_checks import DataError, read_image
 
@@ -167,8 +168,10 @@ class TADVideoDataset(data.Dataset):
 
     def __getitem__(self, index):
         if self.is_train:  # a random clip and a window fully inside it
-            name = random.choice(sorted(self.clips))
-            centre = random.randint(self.num_frame // 2, self.num_frames[name] - 1 - self.num_frame // 2)
+            rng = generator(index)
+            names = sorted(self.clips)
+            name = names[rng.integers(len(names))]
+            centre = int(rng.integers(self.num_frame // 2, self.num_frames[name] - self.num_frame // 2))
             indices = list(range(centre - self.num_frame // 2, centre + self.num_frame // 2 + 1))
         else:
             name, centre = self.items[index]
@@ -180,10 +183,10 @@ class TADVideoDataset(data.Dataset):
         if self.is_train:
             if h < self.gt_size or w < self.gt_size:
                 raise DataError(f'TADVideoDataset: {paths[0]} is {h}x{w}, smaller than gt_size {self.gt_size}')
-            top, left = random.randint(0, h - self.gt_size), random.randint(0, w - self.gt_size)
+            top, left = rng.integers(0, h - self.gt_size + 1), rng.integers(0, w - self.gt_size + 1)
             frames = [f[top:top + self.gt_size, left:left + self.gt_size] for f in frames]
-            # one flip/rotation draw for the whole list, so all frames move together
-            frames = augment(frames, self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
+            with seeded(index):  # one flip/rotation draw for the whole list, so all frames move together
+                frames = augment(frames, self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
             frames = frames if isinstance(frames, list) else [frames]  # augment unwraps a one-item list
         else:
             hh, ww = h - h % self.multiple, w - w % self.multiple

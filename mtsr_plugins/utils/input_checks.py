@@ -106,6 +106,16 @@ def bad_label_ids(label, num_classes, ignore_index=255):
     return [int(v) for v in values if not (0 <= v < num_classes or v == ignore_index)]
 
 
+def single_channel_label(label, path):
+    """An HxW class-index map from a decoded label file: as it is, or the one channel of a grey 3-channel file;
+    DataError naming ``path`` for a colour image."""
+    if label.ndim == 3:
+        if not (np.all(label[..., 0] == label[..., 1]) and np.all(label[..., 0] == label[..., 2])):
+            raise DataError(f"label file '{path}' is a colour image; expected a single-channel class-index map")
+        label = label[..., 0]
+    return label
+
+
 def check_label_ids(label, num_classes, ignore_index, path):
     """Raise naming ``path`` and the offending ids when ``label`` holds ids outside 0..num_classes-1."""
     if num_classes is None:

@@ -1,7 +1,8 @@
 """Random-number-generator states as plain tensors and ints, so that they load with ``weights_only=True``.
 
 BasicSR's training states hold optimizers and schedulers only; with these added, N iterations straight and
-N/2 + resume + N/2 draw the same random numbers (crops, flips, noise, dropout) on the same machine.
+N/2 + resume + N/2 draw the same random numbers in the model (noise, dropout, ...) on the same machine. The
+datasets' draws do not depend on these states (:mod:`mtsr_plugins.data.sample_rng`).
 """
 import random
 

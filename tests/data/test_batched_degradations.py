@@ -46,8 +46,6 @@ def test_degrade_batch_matches_the_numpy_pool_degradation(downsample, device):
 
 def test_degraded_pair_dataset_draws_degrade_in_the_model_to_the_dataset_pairs(tmp_path):
     """The same seed gives the same LR whether the dataset degrades or hands its draws to the model."""
-    import random
-
     import cv2
 
     from mtsr_plugins.data.batched_degradations import lq_from_draws
@@ -59,9 +57,9 @@ def test_degraded_pair_dataset_draws_degrade_in_the_model_to_the_dataset_pairs(t
     np.save(kernels, random_anisotropic_gaussian_kernels(4, size=9, scale=2, seed=0))
     opt = dict(name='syn', dataroot_gt=str(tmp_path), scale=2, kernel_pool=str(kernels), noise_sigma=5,
                gt_size=16, phase='train')
-    np.random.seed(3), random.seed(3)  # BasicSR's augment draws from random
+    np.random.seed(3)  # plain int indices in training: each sample's key is drawn from numpy's global generator
     in_dataset = [DegradedPairDataset(dict(opt))[i] for i in range(2)]
-    np.random.seed(3), random.seed(3)
+    np.random.seed(3)
     draws = [DegradedPairDataset(dict(opt, degrade_in_model=True))[i] for i in range(2)]
     batch = torch.utils.data.default_collate(draws)
     lq = lq_from_draws(batch, batch['gt'], 2)

@@ -56,3 +56,19 @@ def test_to_tensor_is_rgb_in_unit_range():
     out = to_tensor(img)
     assert out.shape == (3, 2, 3) and out.dtype == torch.float32
     assert torch.equal(out[2], torch.ones(2, 3)) and torch.equal(out[:2], torch.zeros(2, 2, 3))
+
+
+def test_label_files_grey_three_channel_is_reduced_and_colour_is_named(tmp_path):
+    from mtsr_plugins.data_scan import read_label
+    from mtsr_plugins.utils.input_checks import DataError
+    ids = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    cv2.imwrite(str(tmp_path / 'grey.png'), np.repeat(ids[..., None], 3, axis=2))
+    colour = np.repeat(ids[..., None], 3, axis=2)
+    colour[1, 2, 0] = 99
+    cv2.imwrite(str(tmp_path / 'colour.png'), colour)
+    reader = ImageReader({'type': 'disk'})
+    assert np.array_equal(reader.label(str(tmp_path / 'grey.png')), ids)
+    assert read_label(str(tmp_path / 'grey.png')) == {'hw': [3, 4], 'ids': list(range(12))}
+    for read in (reader.label, read_label):  # the dataset's reader and the scan before training say the same
+        with pytest.raises(DataError, match=r"label file '.*colour\.png' is a colour image; expected a single-chan"):
+            read(str(tmp_path / 'colour.png'))

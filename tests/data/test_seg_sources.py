@@ -1,7 +1,6 @@
 """The segmentation datasets (PairedImageSegDataset, RealLRSegDataset) read lmdbs made with BasicSR's lmdb_util and
 pre-cropped sub-image folders as they read folders: same items for the same seed, labels with their ids."""
 import os
-import random
 
 import cv2
 import numpy as np
@@ -42,8 +41,7 @@ def make_lmdbs(root):
 
 def items(cls, opt, count, seed=0):
     ds = cls(opt)
-    random.seed(seed)  # BasicSR's crops / augment
-    np.random.seed(seed)  # RealLRSegDataset's crop / flip
+    np.random.seed(seed)  # plain int indices in training: each sample's key is drawn from numpy's global generator
     return ds, [ds[i % len(ds)] for i in range(count)]
 
 

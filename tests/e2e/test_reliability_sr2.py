@@ -1,4 +1,4 @@
-"""SR² reliability: named option / data errors, training randomness on the saved RNGs, exact resume in stage 1 and
+"""SR² reliability: named option / data errors, training randomness reproducible, exact resume in stage 1 and
 stage 2, 2-process CPU DDP for both stages, both losses visible to the non-finite loss guard."""
 import gzip
 
@@ -104,9 +104,10 @@ def test_dataset_names_bad_labels_fractions_and_noise(tmp_path):
         assert text in str(err.value)
 
 
-def test_training_randomness_follows_the_global_numpy_seed(tmp_path):
-    """Shifts, rotations and train noise come from numpy's global generator (which BasicSR seeds and mtsr-train
-    saves in training states), not from OS entropy; in DataLoader workers they differ from epoch to epoch."""
+def test_plain_int_training_indices_follow_the_global_numpy_seed(tmp_path):
+    """Indexed by plain ints (a DataLoader of the user's own, not mtsr-train's sampler), shifts, rotations and train
+    noise take their key from numpy's global generator, not from OS entropy; in DataLoader workers they differ from
+    epoch to epoch even when a worker_init_fn seeds numpy alike every epoch (as BasicSR's does)."""
     dataset = DigitSRDataset(mnist_opt(write_mnist(tmp_path), noise_var=1e-2))
 
     def draw(seed):

@@ -90,6 +90,16 @@ def test_resume_repeats_the_straight_run(demo_root, tmp_path, run_python_module)
 
 
 @pytest.mark.slow
+def test_resume_with_workers_repeats_the_straight_run_without(demo_root, tmp_path, run_python_module):
+    # batch 8 of 32 tiles: 4 iterations per epoch, so the stop after 3 is mid-epoch and the end is in epoch 1; the
+    # resumed run loads with 2 workers (BasicSR's worker_init_fn seeds them alike every epoch), the straight one
+    # in the main process: the same crops and flips (sample draws keyed by seed, epoch, slot), the same weights
+    opt = tiny_options(demo_root)
+    opt['datasets']['train']['batch_size_per_gpu'] = 8
+    assert_exact_resume(opt, tmp_path, run_python_module, total_iter=6, workers=2, straight_workers=0)
+
+
+@pytest.mark.slow
 def test_two_process_cpu_ddp_with_and_without_the_encoder(demo_root, tmp_path):
     from test_distributed import torchrun_train
     opt = tiny_options(demo_root, 'tad_ddp_no_tad')

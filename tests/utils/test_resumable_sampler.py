@@ -1,4 +1,5 @@
-"""ResumableSampler: the resumed epoch skips exactly the samples already consumed, later epochs are BasicSR's."""
+"""ResumableSampler: the resumed epoch skips exactly the samples already consumed, later epochs are BasicSR's; every
+index carries its (seed, epoch, slot)."""
 import mtsr_plugins  # noqa: F401  (torchvision compatibility for BasicSR imports)
 from basicsr.data.data_sampler import EnlargedSampler
 
@@ -34,3 +35,25 @@ def test_resume_at_an_epoch_end_skips_the_whole_epoch():
     plan_resume(epoch=0, iteration=3, batch_size=3)
     sampler = ResumableSampler(DATA, num_replicas=1, rank=0)
     assert len(_epoch(sampler, 0)) == 1  # 9 of 10 samples consumed; the one left over was never in a full batch
+
+
+def test_indices_carry_the_seed_the_epoch_and_a_slot_of_their_own():
+    samplers = [ResumableSampler(DATA, num_replicas=2, rank=rank, ratio=3) for rank in (0, 1)]
+    slots = []
+    for rank, sampler in enumerate(samplers):
+        sampler.seed = 11
+        indices = _epoch(sampler, 4)
+        assert indices == _epoch(EnlargedSampler(DATA, num_replicas=2, rank=rank, ratio=3), 4)
+        for index in indices:
+            seed, epoch, slot = index.key
+            assert (seed, epoch, slot % len(DATA)) == (11, 4, index)
+            slots.append(slot)
+    assert sorted(slots) == list(range(30))  # each repeat of an index, on either rank, draws apart
+
+
+def test_the_training_loader_tells_the_sampler_the_seed():
+    from mtsr_plugins.launch import build_dataloader_with_own_generator
+    sampler = ResumableSampler(DATA, num_replicas=1, rank=0)
+    opt = {'phase': 'train', 'num_worker_per_gpu': 0, 'batch_size_per_gpu': 2}
+    build_dataloader_with_own_generator(DATA, opt, num_gpu=0, sampler=sampler, seed=123)
+    assert {index.key[0] for index in _epoch(sampler, 0)} == {123}
