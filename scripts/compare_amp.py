@@ -18,12 +18,14 @@ from mtsr_plugins.utils.train_run import validation_metrics
 
 def train(opt_path, name, seed, amp, extra):
     """Runs mtsr-train; returns ({metric: last value}, seconds). The experiment is ``experiments/<name>``."""
-    force = [f'name={name}', f'manual_seed={seed}', f'train.amp={amp}', *extra]
+    force = [f'name={name}', f'manual_seed={seed}', f'train:amp={amp}', *extra]
     start = time.time()
     proc = subprocess.run([sys.executable, '-m', 'mtsr_plugins.train', '-opt', opt_path, '--force_yml', *force],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         raise SystemExit(f'compare_amp: {name} failed:\n' + '\n'.join(proc.stdout.splitlines()[-30:]))
+    if amp != 'fp32' and f'amp {amp} (autocast' not in proc.stdout:
+        raise SystemExit(f'compare_amp: {name} did not run under {amp} (no precision line in its log)')
     return validation_metrics(proc.stdout), time.time() - start
 
 
@@ -37,7 +39,7 @@ def main():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--amp', nargs='+', default=['fp32', 'bf16'], help='fp32 (off), bf16, fp16')
     parser.add_argument('--metric', default='psnr')
-    parser.add_argument('--force_yml', nargs='*', default=[], help='more key=value overrides for every run')
+    parser.add_argument('--force_yml', nargs='*', default=[], help='more BasicSR overrides for every run (key:subkey=value)')
     parser.add_argument('--prefix', default='amp_compare')
     args = parser.parse_args()
 

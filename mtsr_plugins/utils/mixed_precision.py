@@ -78,6 +78,11 @@ def configure_precision(model, opt):
             _scale_losses(model, torch.amp.GradScaler(device_type))
         _wrap(model, 'optimize_parameters', lambda fn: _autocast(fn, device_type, dtype))
         _wrap(model, 'test', lambda fn: _autocast(fn, device_type, dtype))
+    settings = [f'amp {amp} (autocast on {model.device.type})'] if amp in AMP_DTYPES else []
+    settings += ['channels_last'] * channels_last + ['deterministic'] * bool(train_opt.get('deterministic'))
+    if settings:
+        from basicsr.utils import get_root_logger
+        get_root_logger().info(f"Training precision and layout: {', '.join(settings)}")
     return model
 
 
