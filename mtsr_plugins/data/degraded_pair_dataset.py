@@ -17,10 +17,10 @@ from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.data.degradation_pool import (degrade, fit_noise, gaussian_kernel, load_kernel_pool,
                                                 load_noise_pool)
-from mtsr_plugins.data.image_source import HRImageDataset, to_tensor
+from mtsr_plugins.data.image_source import HRImageDataset, random_crop_origin, to_tensor
 from mtsr_plugins.data.sample_rng import seeded
 from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
-from mtsr_plugins.utils.input_checks import DataError, check_crop_size
+from mtsr_plugins.utils.input_checks import check_crop_size
 
 
 def _same_size_kernels(kernels):
@@ -92,10 +92,7 @@ class DegradedPairDataset(HRImageDataset):
         s = self.scale
         gt_size = self.opt.get('gt_size') if train else None
         if gt_size:
-            h, w = gt.shape[:2]
-            if h < gt_size or w < gt_size:
-                raise DataError(f"gt_size {gt_size} is larger than HR image '{path}' ({h}x{w})")
-            top, left = rng.integers(0, h - gt_size + 1), rng.integers(0, w - gt_size + 1)
+            top, left = random_crop_origin(gt.shape, gt_size, rng, 'gt_size', path)
             gt = gt[top:top + gt_size, left:left + gt_size]
         else:
             gt = gt[:gt.shape[0] - gt.shape[0] % s, :gt.shape[1] - gt.shape[1] % s]  # mod-crop

@@ -114,6 +114,15 @@ def to_tensor(img):
     return torch.from_numpy(img).float().div_(255.)
 
 
+def random_crop_origin(shape, size, rng, option, path):
+    """(top, left) of a random ``size`` x ``size`` window in an image of ``shape`` (H, W, ...), drawn from the numpy
+    Generator ``rng``; DataError naming the file and the option (e.g. 'gt_size') when the image is smaller."""
+    h, w = shape[:2]
+    if h < size or w < size:
+        raise DataError(f"'{path}' is {h}x{w}, smaller than {option} {size}")
+    return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+
+
 class HRImageDataset(data.Dataset):
     """Base of the datasets that read HR images from ``dataroot_gt`` (folder or lmdb): checks the options (the
     subclass's ``check_options``), lists the images, reads them as uint8 (``self.read``) and names them for the

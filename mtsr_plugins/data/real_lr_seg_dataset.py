@@ -19,7 +19,7 @@ from basicsr.data import build_dataset
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, to_tensor
+from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, random_crop_origin, to_tensor
 from mtsr_plugins.data.sample_rng import generator, part_index
 from mtsr_plugins.options_check import OptionError, check_number, dataset_path, require, under
 from mtsr_plugins.utils.input_checks import DataError, check_label_ids, check_scale_pair
@@ -90,9 +90,7 @@ class RealLRSegDataset(data.Dataset):
             rng = generator(index)
             size = self.opt.get('lq_size')
             if size:
-                if h < size or w < size:
-                    raise DataError(f"lq_size {size} is larger than LR image '{lq_path}' ({h}x{w})")
-                top, left = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+                top, left = random_crop_origin(lq.shape, size, rng, 'lq_size', lq_path)
                 lq = lq[top:top + size, left:left + size]
                 label = label[top * s:(top + size) * s, left * s:(left + size) * s]
                 if gt is not None:

@@ -8,10 +8,9 @@ from basicsr.data.transforms import augment, mod_crop
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
-from mtsr_plugins.data.image_source import HRImageDataset, to_tensor
+from mtsr_plugins.data.image_source import HRImageDataset, random_crop_origin, to_tensor
 from mtsr_plugins.data.sample_rng import seeded
 from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
-from mtsr_plugins.utils.input_checks import DataError
 
 
 @DATASET_REGISTRY.register()
@@ -62,12 +61,9 @@ class TADImageDataset(HRImageDataset):
     def __getitem__(self, index):
         path = self.paths[index]
         img = self.read(path, 'gt')  # HWC BGR uint8; names the file when unreadable
-        h, w = img.shape[:2]
         if self.is_train:
-            if h < self.gt_size or w < self.gt_size:
-                raise DataError(f'TADImageDataset: {path} is {h}x{w}, smaller than gt_size {self.gt_size}')
             with seeded(index) as rng:
-                top, left = rng.integers(0, h - self.gt_size + 1), rng.integers(0, w - self.gt_size + 1)
+                top, left = random_crop_origin(img.shape, self.gt_size, rng, 'gt_size', path)
                 img = augment(img[top:top + self.gt_size, left:left + self.gt_size],
                               self.opt.get('use_hflip', True), self.opt.get('use_rot', True))
         else:

@@ -16,6 +16,7 @@ from basicsr.data.transforms import augment
 from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
+from mtsr_plugins.data.image_source import random_crop_origin
 from mtsr_plugins.data.sample_rng import generator, seeded
 from mtsr_plugins.options_check import OptionError
 from mtsr_plugins.utils.input_checks import DataError, read_image
@@ -181,9 +182,7 @@ class TADVideoDataset(data.Dataset):
         if any(f.shape != frames[0].shape for f in frames):
             raise DataError(f'TADVideoDataset: frames of clip {name!r} differ in size ({paths[0]})')
         if self.is_train:
-            if h < self.gt_size or w < self.gt_size:
-                raise DataError(f'TADVideoDataset: {paths[0]} is {h}x{w}, smaller than gt_size {self.gt_size}')
-            top, left = rng.integers(0, h - self.gt_size + 1), rng.integers(0, w - self.gt_size + 1)
+            top, left = random_crop_origin(frames[0].shape, self.gt_size, rng, 'gt_size', paths[0])
             frames = [f[top:top + self.gt_size, left:left + self.gt_size] for f in frames]
             with seeded(index):  # one flip/rotation draw for the whole list, so all frames move together
                 frames = augment(frames, self.opt.get('use_hflip', True), self.opt.get('use_rot', True))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mtsr_plugins.data.image_source import ImageReader, image_paths, to_tensor
+from mtsr_plugins.data.image_source import ImageReader, image_paths, random_crop_origin, to_tensor
+from mtsr_plugins.utils.input_checks import DataError
 
 
 def _write_images(folder, count=3, size=(20, 24)):
@@ -72,3 +73,11 @@ def test_label_files_grey_three_channel_is_reduced_and_colour_is_named(tmp_path)
     for read in (reader.label, read_label):  # the dataset's reader and the scan before training say the same
         with pytest.raises(DataError, match=r"label file '.*colour\.png' is a colour image; expected a single-chan"):
             read(str(tmp_path / 'colour.png'))
+
+
+def test_random_crop_origin_stays_inside_and_names_the_file():
+    rng = np.random.default_rng(0)
+    origins = {random_crop_origin((5, 7, 3), 5, rng, 'gt_size', 'a.png') for _ in range(200)}
+    assert origins == {(0, 0), (0, 1), (0, 2)}  # one row fits, three columns do
+    with pytest.raises(DataError, match=r"^'dir/b.png' is 4x9, smaller than lq_size 5$"):
+        random_crop_origin((4, 9), 5, rng, 'lq_size', 'dir/b.png')

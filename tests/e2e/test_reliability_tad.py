@@ -38,7 +38,7 @@ def test_dataset_names_corrupt_and_too_small_images(tmp_path):
     dataset = TADImageDataset(dict(opt))
     with pytest.raises(DataError, match=r"image file '.*5\.png' is unreadable"):
         dataset[5]
-    with pytest.raises(DataError, match=r"0\.png is 20x20, smaller than gt_size 24"):
+    with pytest.raises(DataError, match=r"0\.png. is 20x20, smaller than gt_size 24"):
         TADImageDataset(dict(opt, gt_size=24))[0]
     with pytest.raises(ValueError, match='gt_size: expected a multiple of scale 2, got 15'):
         TADImageDataset(dict(opt, gt_size=15))
