@@ -123,21 +123,29 @@ def random_crop_origin(shape, size, rng, option, path):
     return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
 
 
-class HRImageDataset(data.Dataset):
-    """Base of the datasets that read HR images from ``dataroot_gt`` (folder or lmdb): checks the options (the
-    subclass's ``check_options``), lists the images, reads them as uint8 (``self.read``) and names them for the
-    file scan before training (:mod:`mtsr_plugins.data_scan`)."""
+class CheckedDataset(data.Dataset):
+    """Base of the package's datasets: keeps ``opt`` and runs the class's own ``check_options`` first (the same
+    checks :mod:`mtsr_plugins.options_check` runs before anything is built)."""
 
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
         self.check_options(opt, dataset_path(opt))
-        self.paths = image_paths(opt, 'dataroot_gt')
-        self.read = ImageReader(opt.get('io_backend'))
 
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks of the subclass (run before anything is built)."""
+        """Option checks of the subclass."""
+
+
+class HRImageDataset(CheckedDataset):
+    """Base of the datasets that read HR images from ``dataroot_gt`` (folder or lmdb): checks the options (the
+    subclass's ``check_options``), lists the images, reads them as uint8 (``self.read``) and names them for the
+    file scan before training (:mod:`mtsr_plugins.data_scan`)."""
+
+    def __init__(self, opt):
+        super().__init__(opt)
+        self.paths = image_paths(opt, 'dataroot_gt')
+        self.read = ImageReader(opt.get('io_backend'))
 
     def __len__(self):
         return len(self.paths)

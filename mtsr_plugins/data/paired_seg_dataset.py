@@ -20,17 +20,15 @@ import os.path as osp
 
 import numpy as np
 import torch
-from torch.utils import data as data
 
 from basicsr.data.transforms import augment, mod_crop, paired_random_crop
 from basicsr.utils import img2tensor
 from basicsr.utils.matlab_functions import imresize
 from basicsr.utils.registry import DATASET_REGISTRY
 
-from mtsr_plugins.options_check import (MissingFileError, OptionError, check_choice, check_number, dataset_path,
-                                        require)
-from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, to_tensor
+from mtsr_plugins.data.image_source import CheckedDataset, ImageReader, paired_image_paths, to_tensor
 from mtsr_plugins.data.sample_rng import seeded
+from mtsr_plugins.options_check import MissingFileError, OptionError, check_choice, check_number, require
 from mtsr_plugins.utils.input_checks import DataError, check_crop_size, check_label_ids, check_scale_pair
 
 
@@ -69,7 +67,7 @@ def downscale_label_nearest(label, scale):
 
 
 @DATASET_REGISTRY.register()
-class PairedImageSegDataset(data.Dataset):
+class PairedImageSegDataset(CheckedDataset):
     """Options (``datasets.<phase>``):
 
     dataroot_gt (str): HR images. dataroot_label (str): label PNGs. dataroot_lq (str, optional): LR images; without it
@@ -89,10 +87,8 @@ class PairedImageSegDataset(data.Dataset):
     """
 
     def __init__(self, opt):
-        super().__init__()
-        self.opt = opt
+        super().__init__(opt)
         self.scale = int(opt['scale'])
-        self.check_options(opt, dataset_path(opt))
         self.label_scale = opt.get('label_scale', 'lq')
         self.ignore_index = int(opt.get('ignore_index', 255))
         self.num_classes = opt.get('num_classes')

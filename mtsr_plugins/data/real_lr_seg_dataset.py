@@ -19,14 +19,15 @@ from basicsr.data import build_dataset
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from mtsr_plugins.data.image_source import ImageReader, paired_image_paths, random_crop_origin, to_tensor
+from mtsr_plugins.data.image_source import (CheckedDataset, ImageReader, paired_image_paths, random_crop_origin,
+                                           to_tensor)
 from mtsr_plugins.data.sample_rng import generator, part_index
 from mtsr_plugins.options_check import OptionError, check_number, dataset_path, require, under
 from mtsr_plugins.utils.input_checks import DataError, check_label_ids, check_scale_pair
 
 
 @DATASET_REGISTRY.register()
-class RealLRSegDataset(data.Dataset):
+class RealLRSegDataset(CheckedDataset):
     """Real LR image + label map at HR size (no ground truth).
 
     Options: dataroot_lq (folder of LR images), dataroot_label (class-index PNGs, same file stems, size = LR size x
@@ -40,9 +41,7 @@ class RealLRSegDataset(data.Dataset):
     """
 
     def __init__(self, opt):
-        super().__init__()
-        self.opt = opt
-        self.check_options(opt, dataset_path(opt))
+        super().__init__(opt)
         self.scale = int(opt['scale'])
         folders = [('dataroot_lq', 'lq'), ('dataroot_label', 'label')]
         if opt.get('dataroot_gt'):
