@@ -109,6 +109,19 @@ def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_work
                 assert torch.equal(tensor, b[key][name]), f'{os.path.basename(path)} {key}.{name} differs'
 
 
+def train_two_process_cpu(opt, tmp_path, total_iter=2, yml='ddp.yml'):
+    """Train ``opt`` for ``total_iter`` iterations in 2 CPU processes (torchrun, gloo), validating and saving at the
+    last one; asserts that it succeeded with world size 2. Returns (stdout, the run's models folder)."""
+    from test_distributed import torchrun_train
+    opt['train']['total_iter'] = total_iter
+    opt['logger']['save_checkpoint_freq'] = total_iter
+    opt['val']['val_freq'] = total_iter
+    proc = torchrun_train(write_options(opt, tmp_path / yml), tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert 'World size (gpu number): 2' in proc.stdout
+    return proc.stdout, tmp_path / 'experiments' / opt['name'] / 'models'
+
+
 def assert_train_fails_in_one_line(opt, tmp_path, run, *expected):
     """mtsr-train on ``opt`` must exit 2 with a one-line message containing every ``expected`` text."""
     proc = run(['mtsr_plugins.train', '-opt', write_options(opt, tmp_path / 'bad.yml')], cwd=tmp_path)

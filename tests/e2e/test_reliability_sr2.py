@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, logged_metric, write_options
+from conftest import (assert_exact_resume, assert_train_fails_in_one_line, load_options, logged_metric,
+                      train_two_process_cpu)
 from test_sr2_data import write_idx
 
 from mtsr_plugins.data import digit_readers
@@ -236,27 +237,17 @@ def test_resume_repeats_the_straight_run(tmp_path, run_python_module, stage):
 
 @pytest.mark.slow
 def test_two_process_cpu_ddp_stage1_then_stage2(tmp_path):
-    from test_distributed import torchrun_train
     root = write_mnist(tmp_path / 'mnist')
     opt = tiny_options(root, 1, 'sr2_ddp1')
     opt['network_g']['with_classifier'] = True  # idle classifier in stage 1: SR2Model sets find_unused_parameters
-    opt['train']['total_iter'] = 2
-    opt['logger']['save_checkpoint_freq'] = 2
-    opt['val']['val_freq'] = 2
-    proc = torchrun_train(write_options(opt, tmp_path / 'ddp1.yml'), tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert 'World size (gpu number): 2' in proc.stdout
-    logged_metric(proc.stdout, 'psnr', 0, 100)
-    stage1 = tmp_path / 'experiments' / 'sr2_ddp1' / 'models' / 'net_g_2.pth'
+    stdout, models = train_two_process_cpu(opt, tmp_path, yml='ddp1.yml')
+    logged_metric(stdout, 'psnr', 0, 100)
+    stage1 = models / 'net_g_2.pth'
     assert stage1.is_file()
 
     opt = tiny_options(root, 2, 'sr2_ddp2', str(stage1))
     opt['path']['strict_load_g'] = True  # the stage-1 run above had a classifier
-    opt['train']['total_iter'] = 2
-    opt['logger']['save_checkpoint_freq'] = 2
-    opt['val']['val_freq'] = 2
-    proc = torchrun_train(write_options(opt, tmp_path / 'ddp2.yml'), tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert 'SR2Model: stage 2' in proc.stdout
-    logged_metric(proc.stdout, 'acc', 0, 1)
-    assert (tmp_path / 'experiments' / 'sr2_ddp2' / 'models' / 'net_g_2.pth').is_file()
+    stdout, models = train_two_process_cpu(opt, tmp_path, yml='ddp2.yml')
+    assert 'SR2Model: stage 2' in stdout
+    logged_metric(stdout, 'acc', 0, 1)
+    assert (models / 'net_g_2.pth').is_file()

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at, write_options
-from conftest import logged_metric
+from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
+from conftest import logged_metric, train_two_process_cpu
 
 
 
@@ -114,15 +114,10 @@ def test_resume_inside_stage_2_repeats_the_straight_run(demo_root, tmp_path, run
 
 @pytest.mark.slow
 def test_two_process_cpu_ddp_through_all_stages(demo_root, tmp_path):
-    from test_distributed import torchrun_train
     opt = tiny_options(demo_root, 'srseg_ddp')
     opt['find_unused_parameters'] = True  # the segmentation head is idle in stage 1
-    opt['train'].update(stage_iters=[1, 2], total_iter=3)
-    opt['logger']['save_checkpoint_freq'] = 3
-    opt['val']['val_freq'] = 3
-    proc = torchrun_train(write_options(opt, tmp_path / 'ddp.yml'), tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert 'World size (gpu number): 2' in proc.stdout
-    assert 'stage 3 from iteration 3' in proc.stdout
-    logged_metric(proc.stdout, 'miou', 0, 1)
-    assert (tmp_path / 'experiments' / 'srseg_ddp' / 'models' / 'net_d_3.pth').is_file()
+    opt['train']['stage_iters'] = [1, 2]
+    stdout, models = train_two_process_cpu(opt, tmp_path, total_iter=3)
+    assert 'stage 3 from iteration 3' in stdout
+    logged_metric(stdout, 'miou', 0, 1)
+    assert (models / 'net_d_3.pth').is_file()

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at, write_options
-from conftest import logged_metric
+from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
+from conftest import logged_metric, train_two_process_cpu
 
 
 
@@ -131,13 +131,6 @@ def test_resume_after_an_odd_step_repeats_the_straight_run(demo_root, tmp_path, 
 
 @pytest.mark.slow
 def test_two_process_cpu_ddp_alternates(demo_root, tmp_path):
-    from test_distributed import torchrun_train
-    opt = tiny_options(demo_root, tmp_path, 'ssg_ddp')
-    opt['train']['total_iter'] = 2
-    opt['logger']['save_checkpoint_freq'] = 2
-    opt['val']['val_freq'] = 2
-    proc = torchrun_train(write_options(opt, tmp_path / 'ddp.yml'), tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert 'World size (gpu number): 2' in proc.stdout
-    logged_metric(proc.stdout, 'miou', 0, 1)
-    assert (tmp_path / 'experiments' / 'ssg_ddp' / 'models' / 'net_s_2.pth').is_file()
+    stdout, models = train_two_process_cpu(tiny_options(demo_root, tmp_path, 'ssg_ddp'), tmp_path)
+    logged_metric(stdout, 'miou', 0, 1)
+    assert (models / 'net_s_2.pth').is_file()

@@ -1,8 +1,8 @@
 """TAD reliability: clear start-up errors, exact resume across the quantisation switch, 2-process CPU DDP."""
 import pytest
 
-from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at, write_options
-from conftest import logged_metric
+from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
+from conftest import logged_metric, train_two_process_cpu
 
 
 
@@ -101,15 +101,9 @@ def test_resume_with_workers_repeats_the_straight_run_without(demo_root, tmp_pat
 
 @pytest.mark.slow
 def test_two_process_cpu_ddp_with_and_without_the_encoder(demo_root, tmp_path):
-    from test_distributed import torchrun_train
     opt = tiny_options(demo_root, 'tad_ddp_no_tad')
     opt['tad']['no_tad'] = True  # baseline: the encoder takes no part -> needs find_unused_parameters
     opt['find_unused_parameters'] = True
-    opt['train']['total_iter'] = 2
-    opt['logger']['save_checkpoint_freq'] = 2
-    opt['val']['val_freq'] = 2
-    proc = torchrun_train(write_options(opt, tmp_path / 'ddp.yml'), tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert 'World size (gpu number): 2' in proc.stdout
-    logged_metric(proc.stdout, 'psnr_slr', 0)  # inf when SLR = guidance (no_tad)
-    assert (tmp_path / 'experiments' / 'tad_ddp_no_tad' / 'models' / 'net_g_2.pth').is_file()
+    stdout, models = train_two_process_cpu(opt, tmp_path)
+    logged_metric(stdout, 'psnr_slr', 0)  # inf when SLR = guidance (no_tad)
+    assert (models / 'net_g_2.pth').is_file()
