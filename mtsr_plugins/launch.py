@@ -149,7 +149,7 @@ def _validation_on_bare_networks(original):
     """BasicSR validates on rank 0 alone; a forward through a DDP wrapper there waits for the other ranks (buffer
     broadcast of BatchNorm statistics) and hangs or fails. Validation runs the unwrapped networks instead."""
     def validation(self, *args, **kwargs):
-        from mtsr_plugins.models.base_model import bare_networks
+        from mtsr_plugins.utils.networks import bare_networks
         if not self.opt.get('dist'):
             return original(self, *args, **kwargs)
         with bare_networks(self):

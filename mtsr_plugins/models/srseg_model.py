@@ -30,8 +30,9 @@ from basicsr.utils.registry import MODEL_REGISTRY
 
 from mtsr_plugins.archs.srseg_arch import strip_seg_head
 from mtsr_plugins.losses.perceptual import build_perceptual_loss
-from mtsr_plugins.models.base_model import MTSRModel, bare
+from mtsr_plugins.models.base_model import MTSRModel
 from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.utils.networks import bare
 
 
 def stage_at(current_iter, stage_iters):

@@ -26,8 +26,9 @@ import torch
 from basicsr.archs import build_network
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mtsr_plugins.models.base_model import MTSRModel, bare, evaluating
+from mtsr_plugins.models.base_model import MTSRModel
 from mtsr_plugins.options_check import OptionError, check_number
+from mtsr_plugins.utils.networks import bare, evaluating
 
 PHASES = ('real', 'synthetic')
 

@@ -8,8 +8,9 @@ from basicsr.metrics.psnr_ssim import calculate_psnr
 from basicsr.utils import tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mtsr_plugins.models.base_model import MTSRModel, bare
+from mtsr_plugins.models.base_model import MTSRModel
 from mtsr_plugins.options_check import OptionError, check_number
+from mtsr_plugins.utils.networks import bare
 
 SLR_METRIC = 'psnr_slr'  # PSNR (dB) of the stored SLR against the guidance, always reported in validation
 

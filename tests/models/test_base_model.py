@@ -1,4 +1,4 @@
-"""MTSRModel, the base of the package's models: validation loop and its metrics, test(), save paths, unwrapping."""
+"""MTSRModel, the base of the package's models: validation loop and its metrics, test(), save paths."""
 import numpy as np
 import pytest
 import torch
@@ -6,7 +6,6 @@ import torch
 import mtsr_plugins  # noqa: F401  (registers the models)
 from basicsr.models import build_model
 from mtsr_plugins.metrics.segmentation_metric import calculate_miou, confusion_matrix, miou_from_confusion
-from mtsr_plugins.models.base_model import bare, bare_networks, evaluating
 
 
 def _srseg_opt(tmp_path, **val):
@@ -86,19 +85,3 @@ def test_test_runs_the_ema_network_in_eval_mode_and_restores_train_mode(tmp_path
     model.net_g.train()
     model.predict(lq)
     assert model.net_g.training and not sr.requires_grad and logits.shape == (2, 3)
-
-
-def test_bare_networks_and_evaluating_restore_what_they_change():
-    class Holder:
-        pass
-
-    holder = Holder()
-    net = torch.nn.BatchNorm1d(2)
-    holder.net_g, holder.net_x, holder.other = torch.nn.DataParallel(net), net, torch.nn.DataParallel(net)
-    with bare_networks(holder):
-        assert holder.net_g is net and holder.net_x is net and isinstance(holder.other, torch.nn.DataParallel)
-    assert isinstance(holder.net_g, torch.nn.DataParallel) and bare(holder.net_g) is net
-    net.train()
-    with evaluating(net):
-        assert not net.training and not torch.is_grad_enabled()
-    assert net.training and torch.is_grad_enabled()
