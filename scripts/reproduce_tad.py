@@ -136,6 +136,8 @@ def main(argv=None):
     ap.add_argument('--reuse', action='store_true',
                     help='reload the runs under --exp_dir that were trained with the same --iters')
     ap.add_argument('--device', default='cpu', choices=['cpu', 'cuda'], help='where mtsr-train runs')
+    ap.add_argument('--runs', default='', help='comma-separated names of the runs to train (default: all): '
+                                               'x2_tad_eps1, x2_no_tad, x4_no_tad, x4_tad_eps<e>')
     args = ap.parse_args(argv)
     os.makedirs(args.exp_dir, exist_ok=True)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -143,6 +145,11 @@ def main(argv=None):
 
     runs = [(2, 1., False, 'x2_tad_eps1'), (2, 1., True, 'x2_no_tad'), (4, 1., True, 'x4_no_tad')]
     runs += [(4, float(e), False, f'x4_tad_eps{e}') for e in args.eps.split(',')]
+    if args.runs:
+        unknown = set(args.runs.split(',')) - {run[3] for run in runs}
+        if unknown:
+            ap.error(f'--runs: unknown run names {sorted(unknown)}')
+        runs = [run for run in runs if run[3] in args.runs.split(',')]
     rows, curves, nets = [], {}, {}
 
     def test_images(scale):
