@@ -22,7 +22,9 @@ def build_parser():
                    help='context pixels around each tile (default: the measured receptive-field radius, which '
                         'makes tiled output equal to untiled output)')
     p.add_argument('--precision', choices=('fp32', 'fp16', 'bf16'), default='fp32')
-    p.add_argument('--compile', action='store_true', help='torch.compile the network (pays off on many images)')
+    p.add_argument('--compile', nargs='?', const='default', choices=('default', 'reduce-overhead', 'max-autotune'),
+                   help="torch.compile the network (pays off on many images); optional mode, e.g. 'reduce-overhead' "
+                        '(CUDA graphs)')
     p.add_argument('--channels-last', action='store_true', help='channels_last memory format (default on CUDA)')
     p.add_argument('--pad-last-conv', action='store_true',
                    help='pad the last conv to 8 output channels (exact; faster GPU kernels, default on CUDA)')
@@ -69,7 +71,7 @@ def main(argv=None):
         runner = make_runner(loaded, seg=args.seg, tad_mode='encode' if args.encode else 'decode' if args.decode
                              else 'both', device=device, precision=args.precision, tile=args.tile,
                              tile_pad=args.tile_pad, channels_last=args.channels_last or on_gpu,
-                             compile=args.compile, pad_last=args.pad_last_conv or on_gpu, fold=not args.no_fold_bn,
+                             compile=args.compile or False, pad_last=args.pad_last_conv or on_gpu, fold=not args.no_fold_bn,
                              merge_shuffle=not args.no_merge_shuffle)
     except (OptionError, ImageError) as err:  # CheckpointError is an OptionError
         print(f'mtsr-infer: error: {err}', file=sys.stderr)

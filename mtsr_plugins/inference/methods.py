@@ -58,7 +58,9 @@ class Runner:
         precision (str): 'fp32', 'fp16' or 'bf16'.
         tile (int | None): None: no tiling; 0: a tile fitting the free GPU memory (none on CPU); N: N-pixel tiles.
         tile_pad (int | None): context per tile side in input pixels; None: the measured receptive-field radius.
-        channels_last, compile, pad_last, fold, merge_shuffle: see :mod:`mtsr_plugins.inference.speed`.
+        compile (bool | str): ``torch.compile`` the functions called; a str is its mode ('default',
+            'reduce-overhead': CUDA graphs, 'max-autotune').
+        channels_last, pad_last, fold, merge_shuffle: see :mod:`mtsr_plugins.inference.speed`.
     """
     suffix = '_SR'
 
@@ -94,7 +96,8 @@ class Runner:
     def _fn(self, name):
         if name not in self._fns:
             fn = self.tileables(self.net)[name][0]
-            self._fns[name] = torch.compile(fn) if self.compile else fn
+            mode = None if self.compile in (True, 'default') else self.compile
+            self._fns[name] = torch.compile(fn, mode=mode) if self.compile else fn
         return self._fns[name]
 
     def pad_for(self, name):
@@ -132,6 +135,8 @@ class Runner:
         pad = self.pad_for(name) if tile > 0 else 0
         with torch.inference_mode():
             outs = run_tiled(self._fn(name), x, tile, pad, ratios, align)
+            if self.compile == 'reduce-overhead':  # CUDA graphs reuse their output memory at the next call
+                outs = tuple(o.clone() for o in outs)
         return tuple(o[..., :math.ceil(h * Fraction(r)), :math.ceil(w * Fraction(r))] for o, r in zip(outs, ratios))
 
     def process(self, x):

@@ -221,6 +221,18 @@ def test_low_precision_is_close(experiments, precision):
     assert (ref - low).abs().max() < 0.05
 
 
+@pytest.mark.slow
+def test_compiled_runner_gives_the_eager_output(experiments):
+    """``--compile`` (torch.compile, inductor on the CPU) computes what the eager network does."""
+    exp, _ = experiments['srseg']
+    x = torch.rand(2, 3, 10, 12, generator=torch.Generator().manual_seed(0))
+    eager = _runner(exp).process(x)
+    compiled = _runner(exp, compile='default')
+    for _ in range(2):  # the second call runs the cached graph
+        for a, b in zip(eager, compiled.process(x)):
+            assert a['sr'].shape == b['sr'].shape and (a['sr'] - b['sr']).abs().max() < 1e-4
+
+
 def test_float64_copy_leaves_the_network_alone():
     net = tiny_net('tad')
     copy64 = float64_copy(net)
