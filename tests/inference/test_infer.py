@@ -212,25 +212,29 @@ def test_batches_of_same_size_inputs_give_the_single_image_outputs(experiments, 
         assert max_diff(read(tmp_path / 'one' / f'{name}_SR.png'), read(tmp_path / 'three' / f'{name}_SR.png')) <= 1
 
 
+def _sr_diff_to_eager(experiments, size, calls=1, **kw):
+    """Max |SR difference| between SRSEG's eager fp32 CPU runner and one built with ``kw``, on a random
+    (N, 3, h, w) batch of ``size`` = (N, h, w), over ``calls`` calls."""
+    exp, _ = experiments['srseg']
+    n, h, w = size
+    x = torch.rand(n, 3, h, w, generator=torch.Generator().manual_seed(0))
+    ref, runner, diff = _runner(exp).process(x), _runner(exp, **kw), 0.
+    for _ in range(calls):
+        for a, b in zip(ref, runner.process(x)):
+            assert a['sr'].shape == b['sr'].shape
+            diff = max(diff, (a['sr'] - b['sr'].float().cpu()).abs().max().item())
+    return diff
+
+
 @pytest.mark.parametrize('precision', ['bf16'])
 def test_low_precision_is_close(experiments, precision):
-    exp, _ = experiments['srseg']
-    x = torch.rand(1, 3, 12, 12, generator=torch.Generator().manual_seed(0))
-    ref = _runner(exp).process(x)[0]['sr']
-    low = _runner(exp, precision=precision, channels_last=True).process(x)[0]['sr']
-    assert (ref - low).abs().max() < 0.05
+    assert _sr_diff_to_eager(experiments, (1, 12, 12), precision=precision, channels_last=True) < 0.05
 
 
 @pytest.mark.slow
 def test_compiled_runner_gives_the_eager_output(experiments):
     """``--compile`` (torch.compile, inductor on the CPU) computes what the eager network does."""
-    exp, _ = experiments['srseg']
-    x = torch.rand(2, 3, 10, 12, generator=torch.Generator().manual_seed(0))
-    eager = _runner(exp).process(x)
-    compiled = _runner(exp, compile='default')
-    for _ in range(2):  # the second call runs the cached graph
-        for a, b in zip(eager, compiled.process(x)):
-            assert a['sr'].shape == b['sr'].shape and (a['sr'] - b['sr']).abs().max() < 1e-4
+    assert _sr_diff_to_eager(experiments, (2, 10, 12), calls=2, compile='default') < 1e-4  # 2nd: cached graph
 
 
 def test_float64_copy_leaves_the_network_alone():
@@ -242,9 +246,5 @@ def test_float64_copy_leaves_the_network_alone():
 @pytest.mark.gpu
 def test_cuda_speed_path_matches_cpu(experiments):
     """On a GPU: fp16 + channels_last + padded last conv + tiles close to the CPU fp32 run (lead's GPU check)."""
-    exp, _ = experiments['srseg']
-    x = torch.rand(2, 3, 40, 36, generator=torch.Generator().manual_seed(0))
-    ref = _runner(exp).process(x)
-    gpu = _runner(exp, device='cuda', precision='fp16', channels_last=True, pad_last=True, tile=0).process(x)
-    for a, b in zip(ref, gpu):
-        assert (a['sr'] - b['sr'].float().cpu()).abs().max() < 0.02
+    assert _sr_diff_to_eager(experiments, (2, 40, 36), device='cuda', precision='fp16', channels_last=True,
+                             pad_last=True, tile=0) < 0.02
