@@ -115,7 +115,7 @@ def shuffled_conv_weight(weight, factor):
     """Weight (O*r*r, C*r*r, k2, k2) of the convolution that, applied before ``PixelShuffle(r)``, equals ``weight``
     (O, C, k, k; odd k, stride 1, zero padding k//2) applied after it; k2 = 2*ceil((k//2)/r) + 1, padding k2//2.
 
-    Output pixel (2i+alpha, 2j+beta) of the original sums input pixels (2i+alpha+u, 2j+beta+v), |u|,|v| <= k//2;
+    Output pixel (r*i+alpha, r*j+beta) of the original sums input pixels (r*i+alpha+u, r*j+beta+v), |u|,|v| <= k//2;
     input pixel r*(i+m)+a of the shuffled tensor is channel c*r*r + a*r + b at (i+m, j+n) before the shuffle, with
     u = r*m + a - alpha. Taps with |u| > k//2 stay zero."""
     out_ch, in_ch, k, _ = weight.shape
