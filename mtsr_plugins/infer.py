@@ -71,8 +71,8 @@ def main(argv=None):
         runner = make_runner(loaded, seg=args.seg, tad_mode='encode' if args.encode else 'decode' if args.decode
                              else 'both', device=device, precision=args.precision, tile=args.tile,
                              tile_pad=args.tile_pad, channels_last=args.channels_last or on_gpu,
-                             compile=args.compile or False, pad_last=args.pad_last_conv or on_gpu, fold=not args.no_fold_bn,
-                             merge_shuffle=not args.no_merge_shuffle)
+                             compile=args.compile or False, pad_last=args.pad_last_conv or on_gpu,
+                             fold=not args.no_fold_bn, merge_shuffle=not args.no_merge_shuffle)
     except (OptionError, ImageError) as err:  # CheckpointError is an OptionError
         print(f'mtsr-infer: error: {err}', file=sys.stderr)
         return 2

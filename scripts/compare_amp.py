@@ -39,7 +39,8 @@ def main():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--amp', nargs='+', default=['fp32', 'bf16'], help='fp32 (off), bf16, fp16')
     parser.add_argument('--metric', default='psnr')
-    parser.add_argument('--force_yml', nargs='*', default=[], help='more BasicSR overrides for every run (key:subkey=value)')
+    parser.add_argument('--force_yml', nargs='*', default=[],
+                        help='more BasicSR overrides for every run (key:subkey=value)')
     parser.add_argument('--prefix', default='amp_compare')
     args = parser.parse_args()
 
