@@ -18,7 +18,7 @@ from mtsr_plugins.options_check import MissingFileError, OptionError, dataset_pa
 from mtsr_plugins.utils.input_checks import (DataError, check_headers, decode_image, read_image,
                                              single_channel_label)
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')  # what OpenCV reads
 
 
 def image_paths(opt, key='dataroot_gt', client_key='gt'):

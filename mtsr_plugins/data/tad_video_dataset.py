@@ -7,27 +7,24 @@ this dataset only reads, crops and augments frames. Training draws (clip, window
 import os
 
 import cv2
-import numpy as np
 import torch
 from torch.utils import data as data
 
 from basicsr.data.data_util import generate_frame_indices
 from basicsr.data.transforms import augment
-from basicsr.utils import FileClient, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
-from mtsr_plugins.data.image_source import random_crop_origin
+from mtsr_plugins.data.image_source import IMG_EXTENSIONS, ImageReader, random_crop_origin, to_tensor
 from mtsr_plugins.data.sample_rng import generator, seeded
 from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import DataError, read_image
+from mtsr_plugins.utils.input_checks import DataError
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.y4m')
 SPLITS = ('all', 'train', 'val')
 
 
 def read_video(path, max_frames=None):
-    """All frames (or the first ``max_frames``) of a video file, via OpenCV: list of HxWx3 BGR float32 in [0, 1]."""
+    """All frames (or the first ``max_frames``) of a video file, via OpenCV: list of HxWx3 BGR uint8."""
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         raise DataError(f'TADVideoDataset: OpenCV cannot open the video {path!r}')
@@ -36,7 +33,7 @@ def read_video(path, max_frames=None):
         ok, frame = cap.read()
         if not ok:
             break
-        frames.append(frame.astype(np.float32) / 255.)
+        frames.append(frame)
     cap.release()
     if not frames:
         raise DataError(f'TADVideoDataset: no frame could be decoded from {path!r}')
@@ -141,15 +138,14 @@ class TADVideoDataset(data.Dataset):
         stride = int(opt.get('frame_stride', 1))
         self.items = [(n, i) for n in names for i in range(0, self.num_frames[n], stride)]
         self.padding = opt.get('padding', 'replicate')
-        self.file_client = None
-        self.io_backend_opt = dict(opt['io_backend'])
+        self.read = ImageReader(opt['io_backend'])
 
     def _count(self, name):
         clip = self.clips[name]
         return len(clip) if isinstance(clip, list) else len(self._video(name))
 
     def _video(self, name):
-        # decoded once per worker and kept (uint8 would halve it; the demo clips are small)
+        # decoded once per worker and kept (uint8)
         if name not in self._video_cache:
             self._video_cache[name] = read_video(self.clips[name], self.max_frames)
         return self._video_cache[name]
@@ -158,10 +154,7 @@ class TADVideoDataset(data.Dataset):
         clip = self.clips[name]
         if isinstance(clip, str):
             return self._video(name)[idx], f'{clip}#{idx}'
-        if self.file_client is None:
-            opt = dict(self.io_backend_opt)
-            self.file_client = FileClient(opt.pop('type'), **opt)
-        return read_image(self.file_client, clip[idx], 'gt'), clip[idx]
+        return self.read(clip[idx]), clip[idx]
 
     def __len__(self):
         # train: one epoch = as many random windows as there are frames
@@ -192,6 +185,6 @@ class TADVideoDataset(data.Dataset):
             if hh == 0 or ww == 0:
                 raise DataError(f'TADVideoDataset: {paths[0]} is {h}x{w}, smaller than 2 * scale = {self.multiple}')
             frames = [f[:hh, :ww] for f in frames]
-        gt = torch.stack(img2tensor(list(frames), bgr2rgb=True, float32=True), 0)
+        gt = torch.stack([to_tensor(f) for f in frames], 0)  # converted after the crop
         return {'gt': gt, 'clip': name, 'frame_idx': centre, 'key': f'{name}/{centre:05d}',
                 'gt_path': paths[len(paths) // 2]}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
+from mtsr_plugins.data.image_source import IMG_EXTENSIONS
 
 
 class ImageError(ValueError):
@@ -32,7 +32,7 @@ def list_images(path):
     """Sorted image files of a folder (not recursive), or [path] for a single file."""
     if os.path.isdir(path):
         return sorted(os.path.join(path, f) for f in os.listdir(path)
-                      if f.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(path, f)))
+                      if f.lower().endswith(IMG_EXTENSIONS) and os.path.isfile(os.path.join(path, f)))
     if os.path.isfile(path):
         return [path]
     raise ImageError(f"'{path}' is neither an image file nor a folder")

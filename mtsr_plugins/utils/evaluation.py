@@ -9,6 +9,8 @@ import torch
 from basicsr.metrics import calculate_psnr, calculate_ssim
 from basicsr.utils import img2tensor, tensor2img
 
+from mtsr_plugins.data.image_source import IMG_EXTENSIONS
+
 DEFAULT_SIGMAS = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.11, 0.12, 0.14, 0.16, 0.18, 0.2]
 
 
@@ -49,7 +51,7 @@ def mean_psnr(pairs, crop_border=0):
 def load_hr_images(hr_dir, scale):
     """All images of ``hr_dir`` as (1, 3, H, W) RGB tensors in [0, 1], cropped to a multiple of ``scale``."""
     import cv2
-    paths = sorted(p for p in glob.glob(os.path.join(hr_dir, '*')) if p.lower().endswith(('.png', '.jpg', '.bmp')))
+    paths = sorted(p for p in glob.glob(os.path.join(hr_dir, '*')) if p.lower().endswith(IMG_EXTENSIONS))
     if not paths:
         raise FileNotFoundError(f'no images in {hr_dir!r}')
     imgs = []
