@@ -109,6 +109,16 @@ def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_work
                 assert torch.equal(tensor, b[key][name]), f'{os.path.basename(path)} {key}.{name} differs'
 
 
+def short_schedule(opt, total_iter=6):
+    """``opt`` set to train ``total_iter`` iterations: the LR step one iteration before the end, a log line every
+    iteration, one checkpoint and one validation at the end, no tensorboard. Returns ``opt``."""
+    opt['train']['total_iter'] = total_iter
+    opt['train']['scheduler']['milestones'] = [total_iter - 1]
+    opt['logger'].update(print_freq=1, save_checkpoint_freq=total_iter, use_tb_logger=False)
+    opt['val']['val_freq'] = total_iter
+    return opt
+
+
 def train_two_process_cpu(opt, tmp_path, total_iter=2, yml='ddp.yml'):
     """Train ``opt`` for ``total_iter`` iterations in 2 CPU processes (torchrun, gloo), validating and saving at the
     last one; asserts that it succeeded with world size 2. Returns (stdout, the run's models folder)."""

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import (assert_exact_resume, assert_train_fails_in_one_line, load_options, logged_metric,
-                      train_two_process_cpu)
+                      short_schedule, train_two_process_cpu)
 from test_sr2_data import write_idx
 
 from mtsr_plugins.data import digit_readers
@@ -201,11 +201,7 @@ def tiny_options(data_root, stage, name, stage1_weights=None):
     opt['datasets']['val']['max_images'] = 4
     opt['network_g'].update(TINY_NET)
     opt['path']['pretrain_network_g'] = stage1_weights
-    opt['train'].update(total_iter=6)
-    opt['train']['scheduler']['milestones'] = [5]
-    opt['logger'].update(print_freq=1, save_checkpoint_freq=6, use_tb_logger=False)
-    opt['val'].update(val_freq=6)
-    return opt
+    return short_schedule(opt)
 
 
 def write_stage1_weights(path):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
-from conftest import logged_metric, train_two_process_cpu
+from conftest import logged_metric, short_schedule, train_two_process_cpu
 
 
 
@@ -15,10 +15,9 @@ def tiny_options(demo_root, name='srseg_tiny'):
     opt['network_g'].update(num_feat=8, num_block=1)
     opt['network_d'].update(num_feat=8, input_size=32, num_hidden=16)
     opt['datasets']['train'].update(gt_size=32, batch_size_per_gpu=2)
-    opt['train'].update(stage_iters=[2, 4], total_iter=6)
-    opt['train']['scheduler']['milestones'] = [5]
-    opt['logger'].update(print_freq=1, save_checkpoint_freq=6, use_tb_logger=False)
-    opt['val'].update(val_freq=6, save_img=False)
+    opt['train']['stage_iters'] = [2, 4]
+    opt['val']['save_img'] = False
+    short_schedule(opt)
     return opt
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
-from conftest import logged_metric, train_two_process_cpu
+from conftest import logged_metric, short_schedule, train_two_process_cpu
 
 
 
@@ -25,10 +25,9 @@ def tiny_options(demo_root, work, name='ssg_tiny'):
                                   dataroot_gt=f'{demo_root}/mosaic/val/HR')
     opt['network_g'].update(num_feat=8, num_block=1, num_grow_ch=8)
     opt['network_s'].update(width=4)
-    opt['train'].update(synthetic_warmup_iter=0, total_iter=6)
-    opt['train']['scheduler']['milestones'] = [5]
-    opt['logger'].update(print_freq=1, save_checkpoint_freq=6, use_tb_logger=False)
-    opt['val'].update(val_freq=6, save_img=False)
+    opt['train']['synthetic_warmup_iter'] = 0
+    opt['val']['save_img'] = False
+    short_schedule(opt)
     return opt
 
 

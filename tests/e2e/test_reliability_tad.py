@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
-from conftest import logged_metric, train_two_process_cpu
+from conftest import logged_metric, short_schedule, train_two_process_cpu
 
 
 
@@ -13,11 +13,7 @@ def tiny_options(demo_root, name='tad_tiny'):
     opt['network_g'].update(num_feat=16, variant='aetad_very_small')
     opt['datasets']['train'].update(gt_size=24, batch_size_per_gpu=2)
     opt['tad'].update(quantize_from_iter=3)
-    opt['train'].update(total_iter=6)
-    opt['train']['scheduler']['milestones'] = [5]
-    opt['logger'].update(print_freq=1, save_checkpoint_freq=6, use_tb_logger=False)
-    opt['val'].update(val_freq=6)
-    return opt
+    return short_schedule(opt)
 
 
 
