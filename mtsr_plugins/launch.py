@@ -20,6 +20,8 @@
 * The option file is checked before anything is built (:mod:`mtsr_plugins.options_check`); a bad one (or bad data
   found by a dataset's checks) ends the command with exit code 2 and one line naming the key or file, not a traceback.
 * Under DDP, validation runs the unwrapped networks (it runs on rank 0 alone).
+* ``prefetch_mode: cpu`` reads batches in a thread that passes a DataLoader error on to the training loop and is
+  stopped when the pipeline returns (:mod:`mtsr_plugins.data.prefetch_thread`).
 
 The patches replace module-level names of ``basicsr.train`` / ``basicsr.test`` / ``basicsr.utils.options`` /
 ``basicsr.models.base_model`` that BasicSR's pipelines look up at call time, and wrap four ``BaseModel`` methods
@@ -35,6 +37,8 @@ import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
 from mtsr_plugins.checkpoint_check import check_checkpoint, load_safely
+from mtsr_plugins.data.prefetch_thread import make_stoppable
+from mtsr_plugins.data.prefetch_thread import stop_all as stop_prefetch_threads
 from mtsr_plugins.options_check import OptionError, check_num_gpu, check_options
 from mtsr_plugins.startup import prebuild, take_dataset, take_model
 from mtsr_plugins.utils.mixed_precision import configure_precision
@@ -266,14 +270,16 @@ def build_prebuilt_model(opt):
 
 
 def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=False, sampler=None, seed=None):
-    """BasicSR's ``build_dataloader``; the training loader gets its own ``torch.Generator``. Each new iterator of a
-    DataLoader draws a seed, from the global torch generator unless the loader has one: a resumed run makes one
-    more iterator than an uninterrupted one, which would put every later global torch draw out of step. A
-    :class:`ResumableSampler` is told ``seed`` (``manual_seed``), the first part of every sample's random key."""
+    """BasicSR's ``build_dataloader`` (its prefetch thread made stoppable: :mod:`mtsr_plugins.data.prefetch_thread`);
+    the training loader gets its own ``torch.Generator``. Each new iterator of a DataLoader draws a seed, from the
+    global torch generator unless the loader has one: a resumed run makes one more iterator than an uninterrupted
+    one, which would put every later global torch draw out of step. A :class:`ResumableSampler` is told ``seed``
+    (``manual_seed``), the first part of every sample's random key."""
     from basicsr.data import build_dataloader
     if isinstance(sampler, ResumableSampler):
         sampler.seed = int(seed or 0)
-    loader = build_dataloader(dataset, dataset_opt, num_gpu=num_gpu, dist=dist, sampler=sampler, seed=seed)
+    loader = make_stoppable(build_dataloader(dataset, dataset_opt, num_gpu=num_gpu, dist=dist, sampler=sampler,
+                                             seed=seed))
     if dataset_opt.get('phase') == 'train' and getattr(loader, 'generator', None) is None:
         loader.generator = torch.Generator().manual_seed(int(seed or 0))
     return loader
@@ -378,6 +384,8 @@ def _run(pipeline, command):
     except OptionError as err:
         print(f'{command}: error in the options or data: {err}', file=sys.stderr)
         sys.exit(2)
+    finally:
+        stop_prefetch_threads()
 
 
 def train_main():

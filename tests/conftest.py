@@ -72,9 +72,9 @@ def point_datasets_at(opt, demo_root):
     return opt
 
 
-def _train_run(opt, name, total_iter, save_every, tmp_path, run, resume=False, workers=0):
+def _train_run(opt, name, total_iter, save_every, tmp_path, run, resume=False, workers=0, data=None):
     opt = dict(opt, name=name)
-    opt['datasets'] = {'train': dict(opt['datasets']['train'], num_worker_per_gpu=workers)}
+    opt['datasets'] = {'train': dict(opt['datasets']['train'], num_worker_per_gpu=workers, **(data or {}))}
     opt['train'] = dict(opt['train'], total_iter=total_iter)
     opt['logger'] = dict(opt['logger'], print_freq=1, save_checkpoint_freq=save_every, use_tb_logger=False)
     opt_path = write_options(opt, tmp_path / f'{name}_{total_iter}.yml')
@@ -83,10 +83,11 @@ def _train_run(opt, name, total_iter, save_every, tmp_path, run, resume=False, w
     return proc
 
 
-def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_workers=0):
+def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_workers=0, resumed_data=None):
     """Train ``total_iter`` iterations straight, and total_iter/2 + stop + --auto_resume + the rest; assert that
     every saved network is bit-identical at the end. ``opt`` is a complete option dict (CPU, a fixed seed);
-    ``num_worker_per_gpu`` is ``straight_workers`` in the straight run and ``workers`` in the interrupted one."""
+    ``num_worker_per_gpu`` is ``straight_workers`` in the straight run and ``workers`` in the interrupted one, whose
+    train set also gets the options in ``resumed_data``. Returns the resumed run's process."""
     import copy
     import glob
 
@@ -96,8 +97,9 @@ def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_work
     opt['datasets'] = {k: v for k, v in opt['datasets'].items() if k == 'train'}
     half = total_iter // 2
     _train_run(opt, 'straight', total_iter, half, tmp_path, run, workers=straight_workers)
-    _train_run(opt, 'resumed', half, half, tmp_path, run, workers=workers)
-    resumed = _train_run(opt, 'resumed', total_iter, half, tmp_path, run, resume=True, workers=workers)
+    _train_run(opt, 'resumed', half, half, tmp_path, run, workers=workers, data=resumed_data)
+    resumed = _train_run(opt, 'resumed', total_iter, half, tmp_path, run, resume=True, workers=workers,
+                         data=resumed_data)
     assert f'iter: {half}.' in resumed.stdout  # it did resume
     straight_nets = sorted(glob.glob(str(tmp_path / 'experiments' / 'straight' / 'models' / f'*_{total_iter}.pth')))
     assert straight_nets, 'no network saved at the last iteration'
@@ -107,6 +109,7 @@ def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_work
         for key in a:
             for name, tensor in a[key].items():
                 assert torch.equal(tensor, b[key][name]), f'{os.path.basename(path)} {key}.{name} differs'
+    return resumed
 
 
 def short_schedule(opt, total_iter=6):

@@ -1,9 +1,15 @@
-"""SSG-RWSR reliability: clear start-up errors, exact resume after an odd step, 2-process CPU DDP, loss guard."""
+"""SSG-RWSR reliability: clear start-up errors, exact resume after an odd step, 2-process CPU DDP, loss guard, and
+the data pipeline's benchmark."""
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
-from conftest import logged_metric, short_schedule, train_two_process_cpu
+from conftest import logged_metric, short_schedule, train_two_process_cpu, write_options
 
 
 
@@ -124,12 +130,36 @@ def test_train_cli_reports_an_empty_kernel_pool_in_one_line(demo_root, tmp_path,
 
 @pytest.mark.slow
 def test_resume_after_an_odd_step_repeats_the_straight_run(demo_root, tmp_path, run_python_module):
-    # the stop after iteration 3 (a real step) resumes on iteration 4 (a synthetic step)
-    assert_exact_resume(tiny_options(demo_root, tmp_path), tmp_path, run_python_module, total_iter=6)
+    # the stop after iteration 3 (a real step) resumes on iteration 4 (a synthetic step); the interrupted run loads
+    # through 2 workers and BasicSR's prefetch thread (prefetch_mode cpu, the GPU setting of docs/gpu_training.md),
+    # the straight one in the main process: the same batches reach the model in the same order
+    resumed = assert_exact_resume(tiny_options(demo_root, tmp_path), tmp_path, run_python_module, total_iter=6,
+                                  workers=2, resumed_data={'prefetch_mode': 'cpu', 'num_prefetch_queue': 4})
+    assert 'Use cpu prefetch dataloader' in resumed.stdout
 
 
 @pytest.mark.slow
 def test_two_process_cpu_ddp_alternates(demo_root, tmp_path):
-    stdout, models = train_two_process_cpu(tiny_options(demo_root, tmp_path, 'ssg_ddp'), tmp_path)
+    opt = tiny_options(demo_root, tmp_path, 'ssg_ddp')
+    opt['datasets']['train'].update(prefetch_mode='cpu', num_prefetch_queue=2)  # BasicSR's thread, under DDP too
+    stdout, models = train_two_process_cpu(opt, tmp_path)
+    assert 'Use cpu prefetch dataloader' in stdout
     logged_metric(stdout, 'miou', 0, 1)
     assert (models / 'net_s_2.pth').is_file()
+
+
+def test_bench_train_times_the_data_pipeline_against_a_simulated_step(demo_root, tmp_path):
+    opt = tiny_options(demo_root, tmp_path, 'ssg_bench')
+    opt['datasets']['train'].update(num_worker_per_gpu=1, prefetch_mode='cpu', num_prefetch_queue=2)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([sys.executable, 'scripts/bench_train.py', '-opt', write_options(opt, tmp_path / 'b.yml'),
+                           '--iters', '6', '--warmup', '2', '--samples', '2', '--simulate-step-ms', '40'],
+                          cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'model step simulated as 40 ms' in proc.stdout and 'prefetch_mode cpu' in proc.stdout
+    found = re.search(r'training: ([\d.]+) it/s, data wait ([\d.]+) % \(([\d.]+) ms a batch, median\), '
+                      r'step ([\d.]+) ms', proc.stdout)
+    assert found, proc.stdout[-2000:]
+    it_s, wait, _, step = map(float, found.groups())
+    assert 40 <= step < 60 and 0 <= wait < 100
+    assert it_s <= 1000 / 40  # a sleep of 40 ms a step bounds the rate
