@@ -1,4 +1,5 @@
-"""On a GPU: every method trains under torchrun with NCCL (one process a GPU) and with bf16 + channels_last.
+"""On a GPU: every method trains under torchrun with NCCL (one process a GPU) and with bf16 + channels_last; with
+``train.deterministic`` a resumed TAD run repeats the straight one bit for bit.
 
 Marked ``gpu``: skipped with the reason where torch sees no CUDA device. The CPU twins (gloo, two processes) are the
 ``test_two_process_cpu_*`` tests of each method.
@@ -10,7 +11,7 @@ import re
 import pytest
 import torch
 
-from conftest import load_options, point_datasets_at, run_module, write_options
+from conftest import assert_exact_resume, load_options, point_datasets_at, run_module, write_options
 from test_distributed import torchrun_train
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
@@ -94,3 +95,14 @@ def test_cuda_prefetcher_feeds_tad_with_device_guidance(demo_root, tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert 'Use cuda prefetch dataloader' in proc.stdout
     assert (tmp_path / 'experiments' / 'tad_prefetch' / 'models' / 'net_g_3.pth').is_file()
+
+
+def test_deterministic_resume_on_one_gpu_repeats_the_straight_run(demo_root, tmp_path, run_python_module):
+    """``train.deterministic: true`` (cuDNN deterministic, no benchmark, deterministic algorithms): 6 iterations
+    straight equal 3 + stop + resume + 3 on the GPU, as on the CPU. TAD's ops all have deterministic CUDA kernels;
+    SSG-RWSR's HRNet (bilinear upsampling) and SOF-VSR (grid_sample) do not, so PyTorch warns for them instead."""
+    opt = _tad(demo_root, tmp_path, 'tad_deterministic')
+    opt['num_gpu'] = 1
+    opt['train']['deterministic'] = True
+    resumed = assert_exact_resume(opt, tmp_path, run_python_module, total_iter=6)
+    assert 'Training precision and layout: deterministic' in resumed.stdout
