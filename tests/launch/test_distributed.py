@@ -14,7 +14,7 @@ def torchrun_train(opt_path, cwd, nproc=2, timeout=600):
     torchrun = os.path.join(os.path.dirname(sys.executable), 'torchrun')
     cmd = [torchrun, '--standalone', f'--nproc_per_node={nproc}', '-m', 'mtsr_plugins.train', '-opt', str(opt_path),
            '--launcher', 'pytorch']
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONFAULTHANDLER='1')  # a crash at exit prints every thread
     return subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout)
 
