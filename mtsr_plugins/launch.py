@@ -37,8 +37,7 @@ import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
 from mtsr_plugins.checkpoint_check import check_checkpoint, load_safely
-from mtsr_plugins.data.prefetch_thread import make_stoppable
-from mtsr_plugins.data.prefetch_thread import stop_all as stop_prefetch_threads
+from mtsr_plugins.data.prefetch_thread import make_stoppable, stop_all as stop_prefetch_threads
 from mtsr_plugins.options_check import OptionError, check_num_gpu, check_options
 from mtsr_plugins.startup import prebuild, take_dataset, take_model
 from mtsr_plugins.utils.mixed_precision import configure_precision

@@ -30,7 +30,7 @@ import yaml
 
 import mtsr_plugins  # noqa: F401  (registers the archs)
 from basicsr.archs import build_network
-from mtsr_plugins.inference.loading import LoadedModel
+from mtsr_plugins.inference.loading import METHOD_OF_MODEL, LoadedModel
 from mtsr_plugins.inference.methods import make_runner
 from mtsr_plugins.utils.timing import time_call
 
@@ -74,8 +74,7 @@ def loaded_model(model):
             m.running_var.uniform_(0.5, 2)
             m.running_mean.uniform_(-0.1, 0.1)
     opt = {'model_type': model_type, 'scale': 4, 'network_g': net_opt, 'tad': tad}
-    method = {'SRSEGModel': 'srseg', 'SR2Model': 'sr2', 'TADModel': 'tad'}.get(model_type, 'sr')
-    return LoadedModel(net, opt, method, '(random weights)', 4)
+    return LoadedModel(net, opt, METHOD_OF_MODEL.get(model_type, 'sr'), '(random weights)', 4)
 
 
 def make_input(kind, batch, w, h, device):
