@@ -10,21 +10,25 @@
 #   train  bench_train on the GPU: the SSG-RWSR demo with the demo's data settings and with the fed ones
 #          (prefetch thread, longer epochs), SRSEG and SR² demos                                  (~3 min)
 #   amp    compare_amp on the GPU: TAD x2 demo, fp32 / bf16 / fp16, 3 seeds each                 (~6 min)
+#   tad4   TAD x4 at GPU length (docs/tad.md): reproduce_tad's no_tad, eps 1 and eps 10 runs, 20,000 iterations
+#          each (MTSR_TAD_ITERS), trained at once in three processes, then evaluated together   (not yet timed)
+#   tad2   the same for x2: TAD eps 1 and no_tad                                                   (not yet timed)
 #
 # Each part writes its output to OUT_DIR/<part>.txt (default OUT_DIR: gpu_results). MTSR_GPU_QUICK=1 runs tiny
 # versions on whatever device there is (a check of this script, not a measurement).
 set -euo pipefail
 
-part=${1:?usage: bash scripts/gpu_measurements.sh suite|infer|train|amp|all [OUT_DIR]}
+part=${1:?usage: bash scripts/gpu_measurements.sh suite|infer|train|amp|tad4|tad2|all [OUT_DIR]}
 out=${2:-gpu_results}
 mkdir -p "$out"
 export OMP_NUM_THREADS=1
 
 quick=${MTSR_GPU_QUICK:-0}
 if [ "$quick" = 1 ]; then
-    device=cpu; num_gpu=0; iters=4; warmup=1; seeds="0"; amp_iters=4; infer_size=16x12; workers=1
+    device=cpu; num_gpu=0; iters=4; warmup=1; seeds="0"; amp_iters=4; infer_size=16x12; workers=1; tad_iters=8
 else
     device=cuda; num_gpu=1; iters=300; warmup=30; seeds="0 1 2"; amp_iters=500; infer_size=256x192; workers=8
+    tad_iters=${MTSR_TAD_ITERS:-20000}
 fi
 
 ssg_demo_data() {  # the SSG-RWSR demo's mosaic pairs and kernel pool (docs/ssg_rwsr.md)
@@ -79,13 +83,42 @@ run_amp() {
         --prefix gpu_amp --force_yml "num_gpu=$num_gpu" "train:total_iter=$amp_iters" "val:val_freq=$amp_iters"
 }
 
+train_tad_runs() {  # OUT_SUBDIR RUN...: reproduce_tad's runs (aetad, batch 8, 64 px, as the 3,000-iteration CPU
+    # runs in docs/tad.md) trained at once, one process and 4 DataLoader workers each, then evaluated together
+    local dest=$1 exp=$out/tad_exp pids=() run
+    shift
+    local common=(--device "$device" --iters "$tad_iters" --variant aetad --batch 8 --patch 64 --eps 1,10
+                  --exp_dir "$exp")
+    mkdir -p "$exp"
+    for run in "$@"; do
+        python scripts/reproduce_tad.py "${common[@]}" --workers "$((workers / 2))" --log_every 1000 \
+            --out_dir "$exp/$run" --runs "$run" > "$exp/$run.log" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || { tail -n 30 "$exp"/*.log; return 1; }
+    done
+    grep -h 'iters in' "$exp"/*.log
+    local joined
+    joined=$(IFS=,; echo "$*")
+    python scripts/reproduce_tad.py "${common[@]}" --reuse --runs "$joined" --out_dir "$out/$dest"
+}
+
+run_tad4() {
+    train_tad_runs tad4 x4_no_tad x4_tad_eps1 x4_tad_eps10
+}
+
+run_tad2() {
+    train_tad_runs tad2 x2_no_tad x2_tad_eps1
+}
+
 run_part() {
     echo "# $1 on $(python -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU")'), $(date -u '+%Y-%m-%d %H:%M UTC')"
     "run_$1"
 }
 
 case $part in
-    suite | infer | train | amp) run_part "$part" 2>&1 | tee "$out/$part.txt" ;;
-    all) for p in suite infer train amp; do run_part "$p" 2>&1 | tee "$out/$p.txt"; done ;;
-    *) echo "unknown part '$part' (suite, infer, train, amp, all)" >&2; exit 2 ;;
+    suite | infer | train | amp | tad4 | tad2) run_part "$part" 2>&1 | tee "$out/$part.txt" ;;
+    all) for p in suite infer train amp tad4 tad2; do run_part "$p" 2>&1 | tee "$out/$p.txt"; done ;;
+    *) echo "unknown part '$part' (suite, infer, train, amp, tad4, tad2, all)" >&2; exit 2 ;;
 esac

@@ -47,7 +47,13 @@ def write_train_photos(folder):
     os.makedirs(folder, exist_ok=True)
     for name in TRAIN_PHOTOS:
         img = (photo(name).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        cv2.imwrite(os.path.join(folder, f'{name}.png'), img[..., ::-1])
+        # written under a name that is not an image's, then renamed: runs started together share the folder, and
+        # no run may list or read another's half-written file
+        path = os.path.join(folder, f'{name}.png')
+        partial = f'{path}.{os.getpid()}.partial'
+        with open(partial, 'wb') as f:
+            f.write(cv2.imencode('.png', img[..., ::-1])[1].tobytes())
+        os.replace(partial, path)
     return folder
 
 
@@ -62,7 +68,7 @@ def run_options(scale, eps, no_tad, args, tag, train_dir):
         'datasets': {'train': {
             'name': 'tad_repro_photos', 'type': 'TADImageDataset', 'dataroot_gt': train_dir,
             'io_backend': {'type': 'disk'},
-            'gt_size': args.patch, 'use_hflip': True, 'use_rot': True, 'num_worker_per_gpu': 0,
+            'gt_size': args.patch, 'use_hflip': True, 'use_rot': True, 'num_worker_per_gpu': args.workers,
             'batch_size_per_gpu': args.batch, 'dataset_enlarge_ratio': 1000}},
         'network_g': {'type': 'TADNet', 'scale': scale, 'variant': args.variant},
         'path': {'pretrain_network_g': None, 'resume_state': None},
@@ -136,6 +142,8 @@ def main(argv=None):
     ap.add_argument('--reuse', action='store_true',
                     help='reload the runs under --exp_dir that were trained with the same --iters')
     ap.add_argument('--device', default='cpu', choices=['cpu', 'cuda'], help='where mtsr-train runs')
+    ap.add_argument('--workers', type=int, default=0,
+                    help='DataLoader workers per run (on a GPU the PNG decodes of a batch outlast its step)')
     ap.add_argument('--runs', default='', help='comma-separated names of the runs to train (default: all): '
                                                'x2_tad_eps1, x2_no_tad, x4_no_tad, x4_tad_eps<e>')
     args = ap.parse_args(argv)
