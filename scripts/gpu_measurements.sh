@@ -95,10 +95,12 @@ train_tad_runs() {  # OUT_SUBDIR RUN...: reproduce_tad's runs (aetad, batch 8, 6
             --out_dir "$exp/$run" --runs "$run" > "$exp/$run.log" 2>&1 &
         pids+=($!)
     done
+    local logs=("${@/#/$exp/}")
+    logs=("${logs[@]/%/.log}")
     for pid in "${pids[@]}"; do
-        wait "$pid" || { tail -n 30 "$exp"/*.log; return 1; }
+        wait "$pid" || { tail -n 30 "${logs[@]}"; return 1; }
     done
-    grep -h 'iters in' "$exp"/*.log
+    grep -h 'iters in' "${logs[@]}"
     local joined
     joined=$(IFS=,; echo "$*")
     python scripts/reproduce_tad.py "${common[@]}" --reuse --runs "$joined" --out_dir "$out/$dest"
