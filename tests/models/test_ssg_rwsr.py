@@ -202,6 +202,32 @@ def test_real_step_without_labels_names_the_keys(tmp_path):
         model.optimize_parameters(1)
 
 
+@pytest.mark.parametrize('amp_segmenter, logits_dtype', [(False, torch.float32), (True, torch.bfloat16)])
+def test_segmenter_runs_in_fp32_under_bf16_unless_asked(tmp_path, amp_segmenter, logits_dtype):
+    """Under train.amp the real step's HRNet sees a float32 SR batch and gives float32 logits (autocast off for it),
+    while SR itself runs in bf16; train.amp_segmenter: true runs HRNet under autocast too."""
+    from basicsr.models import build_model
+    from mtsr_plugins.utils.mixed_precision import configure_precision
+    opt = _model_opt(tmp_path)
+    opt['train'].update(amp='bf16', amp_segmenter=amp_segmenter)
+    model = configure_precision(build_model(opt), opt)
+    seen = {}
+    model.net_g.register_forward_hook(lambda m, args, out: seen.update(sr=out.dtype))
+    model.net_s.register_forward_hook(lambda m, args, out: seen.update(sr_in=args[0].dtype, logits=out.dtype))
+    model.feed_data({'lq_real': torch.rand(2, 3, 8, 8), 'label': torch.randint(0, 3, (2, 32, 32))})
+    model.optimize_parameters(1)
+    assert seen == {'sr': torch.bfloat16, 'sr_in': torch.bfloat16 if amp_segmenter else torch.float32,
+                    'logits': logits_dtype}
+    assert model.segment(torch.rand(1, 3, 32, 32)).shape == (1, 32, 32)
+
+
+def test_amp_segmenter_must_be_a_bool():
+    from mtsr_plugins.models.ssg_rwsr_model import SSGRWSRModel
+    from mtsr_plugins.options_check import OptionError
+    with pytest.raises(OptionError, match='train.amp_segmenter'):
+        SSGRWSRModel.check_training({'amp_segmenter': 'yes'}, {'network_s': {'type': 'HRNetSegNet'}})
+
+
 # ---------------------------------------------------------------- end to end (slow)
 
 
