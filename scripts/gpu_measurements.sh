@@ -2,7 +2,7 @@
 # The measurements that need a CUDA GPU (docs/gpu_training.md, docs/inference.md), in parts that each fit a
 # 10-minute command. Run from the repository root with the package installed and `mtsr-demo-data` done:
 #
-#   bash scripts/gpu_measurements.sh PART [OUT_DIR]      # PART: suite | infer | train | amp | all
+#   bash scripts/gpu_measurements.sh PART [OUT_DIR]      # PART: one of those below, or all
 #
 #   suite  the whole test suite with the GPU visible (the `gpu` tests included), 14 processes   (~4 min on an H100)
 #   infer  bench_infer: SRSEG's 1,000 img/s target (fp16, channels_last, torch.compile with CUDA graphs) and the
@@ -10,6 +10,8 @@
 #   train  bench_train on the GPU: the SSG-RWSR demo with the demo's data settings and with the fed ones
 #          (prefetch thread, longer epochs), SRSEG and SR² demos                                  (~3 min)
 #   amp    compare_amp on the GPU: TAD x2 demo, fp32 / bf16 / fp16, 3 seeds each                 (~6 min)
+#   amp_ssg  compare_amp on the GPU: SSG-RWSR demo, fp32 / bf16 with HRNet in fp32 (the default) and bf16 with
+#          HRNet under amp too (train.amp_segmenter), 4 seeds each                                (not yet timed)
 #   tad4   TAD x4 at GPU length (docs/tad.md): reproduce_tad's no_tad, eps 1 and eps 10 runs, 20,000 iterations
 #          each (MTSR_TAD_ITERS), trained at once in three processes, then evaluated together   (not yet timed)
 #   tad2   the same for x2: TAD eps 1 and no_tad                                                   (not yet timed)
@@ -18,7 +20,7 @@
 # versions on whatever device there is (a check of this script, not a measurement).
 set -euo pipefail
 
-part=${1:?usage: bash scripts/gpu_measurements.sh suite|infer|train|amp|tad4|tad2|all [OUT_DIR]}
+part=${1:?usage: bash scripts/gpu_measurements.sh suite|infer|train|amp|amp_ssg|tad4|tad2|all [OUT_DIR]}
 out=${2:-gpu_results}
 mkdir -p "$out"
 export OMP_NUM_THREADS=1
@@ -83,6 +85,19 @@ run_amp() {
         --prefix gpu_amp --force_yml "num_gpu=$num_gpu" "train:total_iter=$amp_iters" "val:val_freq=$amp_iters"
 }
 
+run_amp_ssg() {
+    ssg_demo_data
+    local ssg=options/train/ssg_rwsr_demo_x4.yml ssg_seeds="0 1 2 3" ssg_iters=$((amp_iters * 3 / 5))
+    [ "$quick" = 1 ] && ssg_seeds="0"
+    local common=(--force_yml "num_gpu=$num_gpu" "train:total_iter=$ssg_iters" "val:val_freq=$ssg_iters")
+    # shellcheck disable=SC2086  # the seeds are separate words
+    python scripts/compare_amp.py -opt "$ssg" --seeds $ssg_seeds --amp fp32 bf16 --prefix gpu_amp_ssg "${common[@]}"
+    echo "## HRNet under amp too (train.amp_segmenter: true)"
+    # shellcheck disable=SC2086
+    python scripts/compare_amp.py -opt "$ssg" --seeds $ssg_seeds --amp bf16 --prefix gpu_amp_ssg_hrnet_amp \
+        "${common[@]}" train:amp_segmenter=true
+}
+
 train_tad_runs() {  # OUT_SUBDIR RUN...: reproduce_tad's runs (aetad, batch 8, 64 px, as the 3,000-iteration CPU
     # runs in docs/tad.md) trained at once, one process and 4 DataLoader workers each, then evaluated together
     local dest=$1 exp=$out/tad_exp pids=() run
@@ -120,7 +135,7 @@ run_part() {
 }
 
 case $part in
-    suite | infer | train | amp | tad4 | tad2) run_part "$part" 2>&1 | tee "$out/$part.txt" ;;
-    all) for p in suite infer train amp tad4 tad2; do run_part "$p" 2>&1 | tee "$out/$p.txt"; done ;;
-    *) echo "unknown part '$part' (suite, infer, train, amp, tad4, tad2, all)" >&2; exit 2 ;;
+    suite | infer | train | amp | amp_ssg | tad4 | tad2) run_part "$part" 2>&1 | tee "$out/$part.txt" ;;
+    all) for p in suite infer train amp amp_ssg tad4 tad2; do run_part "$p" 2>&1 | tee "$out/$p.txt"; done ;;
+    *) echo "unknown part '$part' (suite, infer, train, amp, amp_ssg, tad4, tad2, all)" >&2; exit 2 ;;
 esac
