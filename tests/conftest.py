@@ -55,6 +55,15 @@ def load_options(rel_path):
         return yaml.safe_load(f)
 
 
+def load_script(name):
+    """scripts/<name>.py as a module, to test its functions without running its main()."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO_ROOT, 'scripts', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_options(opt, path):
     """Write an option dict as YAML; returns the path as str."""
     import yaml

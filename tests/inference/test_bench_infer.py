@@ -1,18 +1,12 @@
 """scripts/bench_infer.py --methods: every case builds its paper network and times the output a user gets."""
-import importlib.util
-import os
-
 import pytest
 import torch
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import load_script
 
 
 def bench_module():
-    spec = importlib.util.spec_from_file_location('bench_infer', os.path.join(REPO, 'scripts', 'bench_infer.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('bench_infer')
 
 
 @pytest.mark.parametrize('method, keys, out_shape', [

@@ -1,19 +1,14 @@
 """scripts/compare_amp.py: the summary's arithmetic and reading finished runs back."""
-import importlib.util
 import math
-import os
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import load_script
 
 
 @pytest.fixture(scope='module')
 def compare_amp():
-    spec = importlib.util.spec_from_file_location('compare_amp', os.path.join(REPO, 'scripts', 'compare_amp.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('compare_amp')
 
 
 def test_summary_rows_hand_computed(compare_amp):
