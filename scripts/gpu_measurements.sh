@@ -100,7 +100,7 @@ run_amp_ssg() {
 
 train_tad_runs() {  # OUT_SUBDIR RUN...: reproduce_tad's runs (aetad, batch 8, 64 px, as the 3,000-iteration CPU
     # runs in docs/tad.md) trained at once, one process and 4 DataLoader workers each, then evaluated together
-    local dest=$1 exp=$out/tad_exp pids=() run
+    local dest=$1 exp=$out/tad_exp pids=() logs=() run
     shift
     local common=(--device "$device" --iters "$tad_iters" --variant aetad --batch 8 --patch 64 --eps 1,10
                   --exp_dir "$exp")
@@ -109,9 +109,8 @@ train_tad_runs() {  # OUT_SUBDIR RUN...: reproduce_tad's runs (aetad, batch 8, 6
         python scripts/reproduce_tad.py "${common[@]}" --workers "$((workers / 2))" --log_every 1000 \
             --out_dir "$exp/$run" --runs "$run" > "$exp/$run.log" 2>&1 &
         pids+=($!)
+        logs+=("$exp/$run.log")
     done
-    local logs=("${@/#/$exp/}")
-    logs=("${logs[@]/%/.log}")
     for pid in "${pids[@]}"; do
         wait "$pid" || { tail -n 30 "${logs[@]}"; return 1; }
     done
