@@ -34,6 +34,8 @@ def build_parser():
     p.add_argument('--batch', type=int, default=1, help='images of the same size run together (default 1)')
     p.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='auto')
     p.add_argument('--seg', action='store_true', help='SRSEG: also write class maps and overlays (needs the head)')
+    p.add_argument('--class-ids', action='store_true',
+                   help='SRSEG with --seg: also write the raw class-id map <stem>_class_ids.png (8 bit)')
     tad = p.add_mutually_exclusive_group()
     tad.add_argument('--encode', action='store_true', help='TAD: HR images -> 8-bit SLR PNGs only')
     tad.add_argument('--decode', action='store_true', help='TAD: SLR images -> SHR only')
@@ -72,7 +74,8 @@ def main(argv=None):
                              else 'both', device=device, precision=args.precision, tile=args.tile,
                              tile_pad=args.tile_pad, channels_last=args.channels_last or on_gpu,
                              compile=args.compile or False, pad_last=args.pad_last_conv or on_gpu,
-                             fold=not args.no_fold_bn, merge_shuffle=not args.no_merge_shuffle)
+                             fold=not args.no_fold_bn, merge_shuffle=not args.no_merge_shuffle,
+                             class_ids=args.class_ids)
     except (OptionError, ImageError) as err:  # CheckpointError is an OptionError
         print(f'mtsr-infer: error: {err}', file=sys.stderr)
         return 2

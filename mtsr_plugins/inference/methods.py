@@ -4,8 +4,10 @@
 method       runs                                    writes (``<stem>`` = input file name without extension)
 ===========  ======================================  ===============================================================
 sr, ssg_rwsr ``net(lr)``                             ``<stem>_SR.png``
-srseg        ``net(lr)`` (head-less generator);      ``<stem>_SR.png``; with seg also ``<stem>_classes.png`` (class
-             with seg: ``net(lr, with_seg=True)``    ids at SR size) and ``<stem>_overlay.png``
+srseg        ``net(lr)`` (head-less generator);      ``<stem>_SR.png``; with seg also ``<stem>_classes.png`` (the
+             with seg: ``net(lr, with_seg=True)``    class map at SR size in the palette ``val.palette``, else
+                                                     seg_vis.default_palette), ``<stem>_overlay.png`` and, with
+                                                     class_ids, ``<stem>_class_ids.png`` (8-bit class ids)
 sr2          ``net(lr)`` -> SR and class logits      ``<stem>_SR.png`` and one ``classes.csv`` (class, probability)
 tad          encode: ``encode(hr)`` rounded to 8     ``<stem>_SLR.png`` (8 bit, the image to store) and/or
              bit; decode: ``decode(slr)``            ``<stem>_SHR.png``
@@ -27,7 +29,7 @@ import torch
 from mtsr_plugins.inference.image_io import ImageError, resize_alpha, to_channels, write_image
 from mtsr_plugins.inference.speed import PRECISIONS, prepare
 from mtsr_plugins.inference.tiling import auto_tile, float64_copy, pad_to_multiple, receptive_field_radius, run_tiled
-from mtsr_plugins.utils.seg_vis import default_palette, overlay
+from mtsr_plugins.utils.seg_vis import colorize_labels, default_palette, overlay
 
 
 class Outputs:
@@ -157,12 +159,14 @@ class Runner:
 
 
 class SRSEGRunner(Runner):
-    """SRSEG: the head-less generator; with ``seg`` the segmentation head too (class map + overlay)."""
+    """SRSEG: the head-less generator; with ``seg`` the segmentation head too (class map in colour + overlay;
+    with ``class_ids`` also the raw id map)."""
 
-    def __init__(self, loaded, seg=False, **kw):
-        self.seg = seg
+    def __init__(self, loaded, seg=False, class_ids=False, **kw):
+        self.seg, self.class_ids = seg, class_ids
         super().__init__(loaded, **kw)
-        self.palette = default_palette(loaded.net.num_classes)
+        palette = (loaded.opt.get('val') or {}).get('palette')
+        self.palette = np.asarray(palette if palette else default_palette(loaded.net.num_classes), np.uint8)
 
     def tileables(self, net):
         if not self.seg:
@@ -180,8 +184,9 @@ class SRSEGRunner(Runner):
         if 'classes' in result:
             s = self.scale
             classes = np.kron(result['classes'].cpu().numpy().astype(np.uint8), np.ones((s, s), np.uint8))
-            if not cv2.imwrite(outputs.path(f'{stem}_classes.png'), classes):
-                raise ImageError(f"could not write '{outputs.path(f'{stem}_classes.png')}'")
+            if self.class_ids and not cv2.imwrite(outputs.path(f'{stem}_class_ids.png'), classes):
+                raise ImageError(f"could not write '{outputs.path(f'{stem}_class_ids.png')}'")
+            write_image(outputs.path(f'{stem}_classes.png'), colorize_labels(classes, self.palette) / 255.)
             sr8 = np.clip(np.round(to_channels(sr, 3) * 255), 0, 255).astype(np.uint8)
             write_image(outputs.path(f'{stem}_overlay.png'), overlay(sr8, classes, self.palette) / 255.)
 
@@ -278,10 +283,10 @@ class TADRunner(Runner):
             write_image(outputs.path(f'{stem}_SHR.png'), shr, alpha, image.bits)
 
 
-def make_runner(loaded, seg=False, tad_mode='both', **kw):
+def make_runner(loaded, seg=False, tad_mode='both', class_ids=False, **kw):
     """The runner for ``loaded.method`` (keyword arguments: see :class:`Runner`)."""
     if loaded.method == 'srseg':
-        return SRSEGRunner(loaded, seg=seg, **kw)
+        return SRSEGRunner(loaded, seg=seg, class_ids=class_ids, **kw)
     if loaded.method == 'sr2':
         return SR2Runner(loaded, **kw)
     if loaded.method == 'tad':

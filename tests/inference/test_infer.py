@@ -248,3 +248,30 @@ def test_cuda_speed_path_matches_cpu(experiments):
     """On a GPU: fp16 + channels_last + padded last conv + tiles close to the CPU fp32 run (lead's GPU check)."""
     assert _sr_diff_to_eager(experiments, (2, 40, 36), device='cuda', precision='fp16', channels_last=True,
                              pad_last=True, tile=0) < 0.02
+
+
+def test_seg_class_map_is_written_in_the_palette_and_raw_ids_behind_a_flag(tmp_path):
+    """--seg: <stem>_classes.png is the head's class map coloured by default_palette (readable by eye);
+    --class-ids adds <stem>_class_ids.png with the ids themselves."""
+    from mtsr_plugins.utils.seg_vis import default_palette
+    exp, net = make_experiment(tmp_path / 'experiments', 'srseg')
+    with torch.no_grad():  # without the random biases the head predicts more than one class
+        for name, param in net.named_parameters():
+            if name.startswith('seg_head') and name.endswith('bias'):
+                param.zero_()
+    torch.save({'params': net.state_dict()}, os.path.join(exp, 'models', 'net_g_latest.pth'))
+    img = write_random_image(tmp_path / 'in' / 'a.png', 12, 10)
+    assert run_cli(['--exp', exp, '--seg', '-i', tmp_path / 'in', '-o', tmp_path / 'plain']) == 0
+    assert not (tmp_path / 'plain' / 'a_class_ids.png').exists()
+    assert run_cli(['--exp', exp, '--seg', '--class-ids', '-i', tmp_path / 'in', '-o', tmp_path / 'ids']) == 0
+    with torch.no_grad():
+        _, logits = net(as_input(img), with_seg=True)
+    ids = np.kron(logits.argmax(1)[0].numpy().astype(np.uint8), np.ones((4, 4), np.uint8))
+    raw = cv2.imread(str(tmp_path / 'ids' / 'a_class_ids.png'), cv2.IMREAD_UNCHANGED)
+    assert raw.shape == (48, 40) and (raw != ids).mean() < 0.01  # BN folding may flip an argmax tie
+    assert len(np.unique(ids)) > 1  # the map is not trivially one class
+    colored = read(tmp_path / 'plain' / 'a_classes.png')[..., ::-1]  # RGB
+    assert colored.shape == (48, 40, 3)
+    palette = default_palette(net.num_classes)
+    assert (np.abs(colored.astype(int) - palette[raw].astype(int)).max(axis=2) > 0).mean() < 0.01
+    assert np.array_equal(read(tmp_path / 'ids' / 'a_classes.png')[..., ::-1], colored)
