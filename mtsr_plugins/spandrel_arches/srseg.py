@@ -2,9 +2,9 @@
 
 Read from the state dict: ``conv_first.0.weight`` (F, C_in, k, k) gives num_feat, num_in_ch and first_last_kernel;
 the number of ``body.0.<i>`` blocks num_block; the number of ``upsample.<j>.weight`` convs (one per x2 stage) the
-scale; ``conv_last.weight`` num_out_ch. Both files load: the inference checkpoint (``net_g_sr_*.pth``, no head) and
-a training one with ``seg_head.*`` (its class count from ``seg_head.2.weight``); the descriptor holds the head-less
-generator. The LeakyReLU slope is not in the weights: 0.2, the default of every option file.
+scale, 2 ** stages; ``conv_last.weight`` num_out_ch. Both files load: the inference checkpoint (``net_g_sr_*.pth``,
+no head) and a training one with ``seg_head.*`` (its class count from ``seg_head.2.weight``); the descriptor holds
+the head-less generator. The LeakyReLU slope is not in the weights: 0.2, the default of every option file.
 """
 import re
 
@@ -23,7 +23,7 @@ def read_options(state_dict):
     with_head = any(k.startswith(SEG_HEAD_PREFIX) for k in state_dict)
     return dict(num_in_ch=num_in_ch, num_out_ch=state_dict['conv_last.weight'].shape[0], num_feat=num_feat,
                 num_block=get_seq_len(state_dict, 'body.0'),
-                upscale=2 * sum(1 for k in state_dict if _UP_CONV.fullmatch(k)),
+                upscale=2 ** sum(1 for k in state_dict if _UP_CONV.fullmatch(k)),
                 num_classes=state_dict['seg_head.2.weight'].shape[0] if with_head else 6,
                 with_seg_head=with_head, first_last_kernel=kernel)
 
