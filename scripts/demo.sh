@@ -3,6 +3,7 @@
 # (SRSEG, SR², TAD, SSG-RWSR), run mtsr-infer on images, and print one table: each method's metric next to its
 # baseline. Training is cut to demo length with --force_yml (the option files keep their documented lengths), so
 # the numbers show the pipeline working, not the papers' results (docs/<method>.md has the longer runs).
+# It ends with results/demo_report/index.html (mtsr-report) and prints its path.
 #   bash scripts/demo.sh            MTSR_DEMO_SKIP_INSTALL=1 VENV=/path/to/venv bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # faster than torch's default thre
 BIN="$VENV/bin"
 "$BIN/mtsr-demo-data" --root datasets/demo
 start=$(date +%s)
-QUIET=(logger:use_tb_logger=false logger:print_freq=50 val:val_freq=100000)
+QUIET=(logger:use_tb_logger=false logger:print_freq=10 val:val_freq=100000)  # losses every 10 iterations: curves
 step() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
 
 step "SRSEG: SR + segmentation generator, x4 on the texture mosaic"
@@ -51,3 +52,9 @@ ls results/demo_infer
 step "results"
 "$BIN/python" scripts/demo_table.py
 echo "demo trained, tested and ran inference in $(( $(date +%s) - start )) s"
+
+step "report: one page for the four methods (tables, curves, sliders; open it in any browser)"
+"$BIN/mtsr-report" --exp experiments/srseg_demo_x4 --exp experiments/sr2_demo_mnist5k_x4_stage2 \
+    --exp experiments/tad_demo_x2 --exp experiments/ssg_rwsr_demo_x4 -o results/demo_report \
+    --title "mtsr-plugins demo: the four methods at demo length" --note "demo-length training (seconds per method)"
+echo "report: $PWD/results/demo_report/index.html"

@@ -30,7 +30,7 @@ def build_parser():
     p.add_argument('-o', '--output', required=True, help='output folder (index.html and img/)')
     p.add_argument('--overwrite', action='store_true',
                    help='replace -o even when it holds other content (a previous report is always replaced)')
-    p.add_argument('--max-images', type=int, default=6, help='test images shown per test set (default 6)')
+    p.add_argument('--max-images', type=int, default=4, help='test images shown per test set (default 4)')
     p.add_argument('--max-side', type=int, default=512,
                    help='larger images are shown as the window of this side where the method differs most '
                         '(default 512 px)')
