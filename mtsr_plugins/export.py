@@ -27,9 +27,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     import warnings
 
+    from mtsr_plugins.checks.errors import OptionError
     from mtsr_plugins.inference.exporting import check_export, export
     from mtsr_plugins.inference.loading import load_model
-    from mtsr_plugins.options_check import OptionError
     try:
         loaded = load_model(args.exp, args.opt, args.weights)
     except OptionError as err:

@@ -46,11 +46,11 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     import torch
 
-    from mtsr_plugins.inference.image_io import ImageError, list_images
+    from mtsr_plugins.checks.errors import ImageError, OptionError
+    from mtsr_plugins.inference.image_io import list_images
     from mtsr_plugins.inference.loading import load_model
     from mtsr_plugins.inference.methods import make_runner
     from mtsr_plugins.inference.runner import check_output_dir, run_files
-    from mtsr_plugins.options_check import OptionError
 
     device = args.device
     if device == 'auto':

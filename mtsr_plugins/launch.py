@@ -25,8 +25,10 @@
 
 The patches replace module-level names of ``basicsr.train`` / ``basicsr.test`` / ``basicsr.utils.options`` /
 ``basicsr.models.base_model`` that BasicSR's pipelines look up at call time, and wrap four ``BaseModel`` methods
-(calling the original inside); BasicSR's own code is otherwise run unchanged. Only these two commands patch:
-``import mtsr_plugins`` alone changes nothing in BasicSR.
+(calling the original inside); BasicSR's own code is otherwise run unchanged. These two commands patch, and so
+does BasicSR's own train.py / test.py run as the program (:func:`patch_for_basicsr_script`: the names are replaced
+where BasicSR defines them too, since the script imports them itself); in any other program ``import mtsr_plugins``
+changes nothing in BasicSR.
 """
 import os
 import sys
@@ -36,10 +38,16 @@ import torch
 import torch.distributed as dist
 
 import mtsr_plugins  # noqa: F401  (registers the plugin's types)
-from mtsr_plugins.checkpoint_check import check_checkpoint, load_safely
-from mtsr_plugins.data.prefetch_thread import make_stoppable, stop_all as stop_prefetch_threads
-from mtsr_plugins.options_check import OptionError, check_num_gpu, check_options
+from mtsr_plugins.checks import before_start, key_use
+from mtsr_plugins.checks.basicsr_rules import check_num_gpu
+from mtsr_plugins.checks.checkpoint import check_checkpoint, load_safely
+from mtsr_plugins.checks.errors import OptionError, OptionProblems, PatchError
+from mtsr_plugins.checks.force_yml import check_entries, split_entry, yaml_value
+from mtsr_plugins.checks.option_file import as_parsed, read_option_file
+from mtsr_plugins.data.prefetch_thread import make_stoppable
+from mtsr_plugins.data.prefetch_thread import stop_all as stop_prefetch_threads
 from mtsr_plugins.startup import prebuild, take_dataset, take_model
+from mtsr_plugins.utils.atomic_files import atomic_torch_save
 from mtsr_plugins.utils.mixed_precision import configure_precision
 from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
@@ -172,19 +180,6 @@ def _model_to_device_cpu_aware(original):
     return model_to_device
 
 
-def atomic_torch_save(obj, path, *args, **kwargs):
-    """``torch.save`` to ``path + '.tmp'``, then an atomic rename; the temporary file is removed on failure."""
-    if not isinstance(path, (str, os.PathLike)):
-        return torch.save(obj, path, *args, **kwargs)
-    tmp_path = f'{os.fspath(path)}.tmp'
-    try:
-        torch.save(obj, tmp_path, *args, **kwargs)
-        os.replace(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-
-
 def _is_training_state(obj):
     return isinstance(obj, dict) and {'iter', 'optimizers', 'schedulers'} <= obj.keys()
 
@@ -213,49 +208,47 @@ def _option_file_arg(argv=None):
     return args.opt, args.force_yml
 
 
-def read_option_file(path):
-    """The option file as a mapping, as BasicSR reads it; OptionError (one line) when it is missing, not YAML, or
-    not a mapping of options (a list, a scalar, empty)."""
-    import yaml
-    from basicsr.utils.options import ordered_yaml
-    if not path or not osp.isfile(path):
-        raise OptionError(f"-opt: option file '{path}' does not exist")
-    try:
-        with open(path) as f:
-            opt = yaml.load(f, Loader=ordered_yaml()[0])
-    except yaml.YAMLError as err:
-        mark = getattr(err, 'problem_mark', None)
-        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
-        what = getattr(err, 'problem', None) or str(err).splitlines()[0]
-        raise OptionError(f"-opt: '{path}' is not valid YAML: {what}{where}") from None
-    except UnicodeDecodeError:
-        raise OptionError(f"-opt: '{path}' is not a text (YAML) file") from None
-    if not isinstance(opt, dict):
-        kind = 'empty' if opt is None else f'a {type(opt).__name__}'
-        raise OptionError(f"-opt: '{path}' is {kind}, not a mapping of options (name: ..., model_type: ..., ...)")
+def _with_force_yml(opt, entries):
+    """A copy of the file's options with the ``--force_yml`` entries applied (as YAML values), for the check of the
+    whole file when BasicSR's own parsing fails."""
+    import copy
+    opt = copy.deepcopy(opt)
+    for entry in entries:
+        keys, value = split_entry(entry)
+        node = opt
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = yaml_value(value)
     return opt
 
 
 def parse_and_check_options(root_path, is_train=True):
-    """BasicSR's ``parse_options`` followed by :func:`check_options`; parse failures become OptionError. A test
-    run's datasets and model are built here too (:func:`mtsr_plugins.startup.prebuild`), before BasicSR makes
-    the results folder; a training run builds them after reading its resume state (:func:`load_resume_state`)."""
-    from basicsr.utils.options import parse_options
-    read_option_file(_option_file_arg()[0])
+    """BasicSR's ``parse_options`` (``--force_yml`` values read as YAML: :mod:`mtsr_plugins.checks.force_yml`), then
+    every check of the options (:func:`mtsr_plugins.checks.before_start`): OptionProblems lists every problem of
+    the file. A test run's datasets and model are built here too (:func:`mtsr_plugins.startup.prebuild`), before
+    BasicSR makes the results folder; a training run builds them after reading its resume state
+    (:func:`load_resume_state`)."""
+    parse_options = original('basicsr.utils.options', 'parse_options')
+    _patch_script_globals()
+    opt_path, force_yml = _option_file_arg()
+    raw = read_option_file(opt_path)
+    problems = check_entries(force_yml, raw)
+    if problems:
+        raise OptionProblems(problems)
     try:
         opt, args = parse_options(root_path, is_train=is_train)
-    except KeyError as err:
-        raise OptionError(f'missing key {err} in the option file (or in a --force_yml entry)') from None
+    except (KeyError, TypeError, AttributeError) as err:  # BasicSR indexes keys the file may lack
+        before_start(as_parsed(_with_force_yml(raw, force_yml), is_train), is_train=is_train)  # names them, with every other problem
+        raise OptionError(f'BasicSR could not read the options ({type(err).__name__}: {err})') from None
     opt['auto_resume'] = args.auto_resume
-    check_options(opt, is_train=is_train)
+    key_use.start_watching(opt, before_start(opt, is_train=is_train))
     if not is_train:
         prebuild(opt, sorted(opt['datasets'].items()), _basicsr_build_dataset, build_guarded_model)
     return opt, args
 
 
 def _basicsr_build_dataset(dataset_opt):
-    from basicsr.data import build_dataset
-    return build_dataset(dataset_opt)
+    return original('basicsr.data', 'build_dataset')(dataset_opt)
 
 
 def build_prebuilt_dataset(dataset_opt):
@@ -274,7 +267,7 @@ def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=Fa
     global torch generator unless the loader has one: a resumed run makes one more iterator than an uninterrupted
     one, which would put every later global torch draw out of step. A :class:`ResumableSampler` is told ``seed``
     (``manual_seed``), the first part of every sample's random key."""
-    from basicsr.data import build_dataloader
+    build_dataloader = original('basicsr.data', 'build_dataloader')
     if isinstance(sampler, ResumableSampler):
         sampler.seed = int(seed or 0)
     loader = make_stoppable(build_dataloader(dataset, dataset_opt, num_gpu=num_gpu, dist=dist, sampler=sampler,
@@ -287,11 +280,11 @@ def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=Fa
 def build_guarded_model(opt):
     """BasicSR's ``build_model`` plus ``train.amp`` / ``channels_last`` / ``deterministic``
     (:mod:`mtsr_plugins.utils.mixed_precision`) and the non-finite loss guard for training runs."""
-    from basicsr.models import build_model
-    model = configure_precision(build_model(opt), opt)
+    build_model = original('basicsr.models', 'build_model')
+    model = configure_precision(build_model(key_use.options_for_model(opt)), opt)
     if opt.get('is_train'):
         guard_model(model, (opt.get('train') or {}).get('nonfinite_loss', 'raise'))
-    return model
+    return key_use.report_after_first_calls(model, has_validation=bool(opt.get('val')))
 
 
 # BaseModel methods that every BasicSR model (and every model of this package) inherits, and their wrappers.
@@ -301,11 +294,6 @@ BASE_MODEL_WRAPPERS = {
     'validation': _validation_on_bare_networks,
     'load_network': _load_network_checked,
 }
-
-
-class PatchError(RuntimeError):
-    """A name this package replaces in BasicSR is missing or is not BasicSR's own (another BasicSR version, or
-    another plugin patched it first)."""
 
 
 # (module, name, where BasicSR 1.4.2 defines the object found there, replacement). The replacements are looked up
@@ -321,9 +309,20 @@ PATCHES = (
     ('basicsr.test', 'build_dataset', 'basicsr.data', build_prebuilt_dataset),
     ('basicsr.test', 'build_model', 'basicsr.models', build_prebuilt_model),
     ('basicsr.utils.options', 'init_dist', 'basicsr.utils.dist_util', init_dist),
+    ('basicsr.utils.options', '_postprocess_yml_value', 'basicsr.utils.options', yaml_value),
     ('basicsr.models.base_model', 'torch', 'torch', _TorchWithAtomicSave()),
 ) + tuple(('basicsr.models.base_model', f'BaseModel.{name}', 'basicsr.models.base_model', wrap)
           for name, wrap in BASE_MODEL_WRAPPERS.items())
+
+
+_ORIGINALS = {}  # (home module, name) -> BasicSR's own object, kept when it is replaced
+
+
+def original(home, name):
+    """BasicSR's own ``home.name`` (e.g. 'basicsr.data', 'build_dataset'), also after :func:`patch_basicsr`
+    replaced it there (as it does when BasicSR's own train.py / test.py is the program)."""
+    import importlib
+    return _ORIGINALS.get((home, name)) or getattr(importlib.import_module(home), name)
 
 
 def _is_original(obj, home, name):
@@ -354,8 +353,11 @@ def check_patch_target(module, name, home):
     return holder, attr, obj
 
 
-def patch_basicsr():
-    """Apply :data:`PATCHES` once (calling it again changes nothing); each target is checked first."""
+def patch_basicsr(at_home=False):
+    """Apply :data:`PATCHES` once (calling it again changes nothing); each target is checked first.
+
+    ``at_home``: also replace each name where BasicSR defines it (``basicsr.data.build_dataset``, ...), for a program
+    that imports the names itself after this runs: BasicSR's own ``train.py`` / ``test.py`` run as scripts."""
     import importlib
     for module_name, name, home, replacement in PATCHES:
         module = importlib.import_module(module_name)
@@ -363,13 +365,68 @@ def patch_basicsr():
         holder = getattr(module, owner) if owner else module
         if _is_ours(getattr(holder, attr, None), replacement):
             continue
-        holder, attr, original = check_patch_target(module, name, home)
+        holder, attr, found = check_patch_target(module, name, home)
+        _ORIGINALS.setdefault((home, attr), found)
         if owner:  # a BaseModel method: wrapped, the original is called inside
-            wrapped = replacement(original)
+            wrapped = replacement(found)
             wrapped.mtsr_patched = True
             setattr(holder, attr, wrapped)
-        else:
-            setattr(holder, attr, replacement)
+            continue
+        setattr(holder, attr, replacement)
+        if at_home and home not in (module_name, 'torch'):
+            setattr(importlib.import_module(home), attr, replacement)
+
+
+BASICSR_SCRIPTS = {'basicsr.train': 'train.py', 'basicsr.test': 'test.py'}
+
+
+def basicsr_script_running(argv=None, orig_argv=None):
+    """'basicsr.train' / 'basicsr.test' when this process runs BasicSR's own train.py / test.py (``python -m
+    basicsr.train``, ``python basicsr/train.py`` of an installed copy or a checkout), else None."""
+    argv = sys.argv if argv is None else argv
+    orig_argv = getattr(sys, 'orig_argv', []) if orig_argv is None else orig_argv
+    if '-m' in orig_argv[:-1]:
+        module = orig_argv[orig_argv.index('-m') + 1]
+        return module if module in BASICSR_SCRIPTS else None
+    script = osp.normpath(argv[0]) if argv and argv[0] else ''
+    for module, file_name in BASICSR_SCRIPTS.items():
+        if script.endswith(osp.join('basicsr', file_name)):
+            return module
+    return None
+
+
+def _report_and_exit(exc_type, exc, tb, previous=sys.excepthook):
+    """sys.excepthook of BasicSR's own scripts: an OptionError is one line per problem and exit code 2 (the full
+    traceback goes to the log when there is one), anything else as before."""
+    if not issubclass(exc_type, OptionError):
+        return previous(exc_type, exc, tb)
+    import logging
+    logging.getLogger('basicsr').debug('option error', exc_info=(exc_type, exc, tb))
+    for problem in getattr(exc, 'problems', [exc]):
+        print(f'basicsr: error in the options or data: {problem}', file=sys.stderr, flush=True)
+    stop_prefetch_threads()
+    sys.stdout.flush()
+    os._exit(2)
+
+
+def patch_for_basicsr_script():
+    """When BasicSR's own train.py / test.py is the program: the patches of ``mtsr-train`` / ``mtsr-test`` (the
+    checks before anything is written, atomic saves, ...) and their one-line errors. Run by the start-up hook right
+    after ``basicsr`` is imported, before the script imports its names."""
+    if basicsr_script_running() is None:
+        return False
+    patch_basicsr(at_home=True)
+    sys.excepthook = _report_and_exit
+    return True
+
+
+def _patch_script_globals():
+    """``load_resume_state`` is defined in train.py itself: when train.py runs as the program (``__main__``), its
+    own copy is replaced once its pipeline calls ``parse_options`` (the module is complete by then)."""
+    main = sys.modules.get('__main__')
+    if main is not None and hasattr(main, 'train_pipeline') and hasattr(main, 'load_resume_state') \
+            and main.load_resume_state is not load_resume_state:
+        main.load_resume_state = load_resume_state
 
 
 def _run(pipeline, command):
@@ -381,7 +438,8 @@ def _run(pipeline, command):
     try:
         pipeline(os.getcwd())
     except OptionError as err:
-        print(f'{command}: error in the options or data: {err}', file=sys.stderr)
+        for problem in getattr(err, 'problems', [err]):
+            print(f'{command}: error in the options or data: {problem}', file=sys.stderr)
         sys.exit(2)
     finally:
         stop_prefetch_threads()

@@ -3,7 +3,7 @@
 BasicSR's pipelines make (or rename to ``<name>_archived_<time>``) the experiment / results folder first and build
 the datasets and the model afterwards: a bad value found while building used to leave the folder renamed, and a
 later ``--auto_resume`` silently started from iteration 0. :func:`prebuild` builds the datasets, scans their files
-(:mod:`mtsr_plugins.data_scan`) and builds the model (networks, pretrained weights, losses, optimizers) first; the
+(:mod:`mtsr_plugins.checks.data_scan`) and builds the model (networks, pretrained weights, losses, optimizers) first; the
 pipeline's own ``build_dataset`` / ``build_model`` calls then get these objects (:func:`take_dataset`,
 :func:`take_model`). Log lines written while prebuilding are kept and written to BasicSR's log once it exists.
 """
@@ -28,30 +28,15 @@ def _replay_log():
         _records.clear()
 
 
-def check_length(dataset, dataset_opt, path, world_size=1):
-    """A dataset must hold a sample, and a training set at least one batch (BasicSR drops the last partial batch:
-    with fewer samples than a batch no epoch would have a single iteration, and training would never end)."""
-    from mtsr_plugins.utils.input_checks import DataError
-    if len(dataset) == 0:
-        raise DataError(f'{path}: the dataset holds no sample')
-    if dataset_opt.get('phase') == 'train':
-        batch = int(dataset_opt['batch_size_per_gpu']) * world_size
-        samples = len(dataset) * int(dataset_opt.get('dataset_enlarge_ratio', 1))
-        if samples < batch:
-            raise DataError(f"{path}.batch_size_per_gpu: {dataset_opt['batch_size_per_gpu']} x {world_size} "
-                            f'process(es) is more than the {samples} training samples: no epoch would have a batch')
-
-
 def _build(opt, phases, build_dataset, build_model):
-    from mtsr_plugins.data_scan import scan_dataset
-    from mtsr_plugins.options_check import OptionError, under
+    from mtsr_plugins.checks import before_start
+    from mtsr_plugins.checks.options import building
+    built = []
     for phase, dataset_opt in phases:
-        try:
-            dataset = build_dataset(dataset_opt)
-        except OptionError as err:  # a dataset names its own keys ('dataroot_gt: ...'): put them under its path
-            raise under(f'datasets.{phase}', err) from None
-        check_length(dataset, dataset_opt, f'datasets.{phase}', opt.get('world_size', 1))
-        scan_dataset(dataset, dataset_opt, f'datasets.{phase}')
+        with building(f'datasets.{phase}'):  # the dataset's errors name its keys under this path
+            built.append((f'datasets.{phase}', build_dataset(dataset_opt), dataset_opt))
+    before_start(opt, datasets=built)
+    for _, dataset, dataset_opt in built:
         _datasets[id(dataset_opt)] = dataset
     _model.append(build_model(opt))
 

@@ -21,12 +21,12 @@ import sys
 import numpy as np
 import torch
 import yaml
-
-import mtsr_plugins  # noqa: F401  (registers SR2Net, DigitSRDataset, metrics)
 from basicsr.archs import build_network
 from basicsr.metrics import calculate_psnr, calculate_ssim
 from basicsr.utils import tensor2img
-from mtsr_plugins.checkpoint_check import load_safely
+
+import mtsr_plugins  # noqa: F401  (registers SR2Net, DigitSRDataset, metrics)
+from mtsr_plugins.checks.checkpoint import load_safely
 from mtsr_plugins.data.digit_sr_dataset import DigitSRDataset
 
 DEFAULT_SIGMA2 = [0.0, 1e-5, 3.2e-5, 1e-4, 3.2e-4, 1e-3]

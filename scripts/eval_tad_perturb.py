@@ -11,7 +11,7 @@ import argparse
 import os
 
 from mtsr_plugins.archs.tad_arch import TADNet
-from mtsr_plugins.checkpoint_check import load_safely
+from mtsr_plugins.checks.checkpoint import load_safely
 from mtsr_plugins.utils.evaluation import DEFAULT_SIGMAS, load_hr_images, perturb_psnr, write_perturb_outputs
 
 

@@ -14,8 +14,8 @@ import os
 import numpy as np
 from tqdm import tqdm
 
+from mtsr_plugins.checks.errors import OptionError
 from mtsr_plugins.data.degradation_pool import load_kernel_file, random_anisotropic_gaussian_kernels
-from mtsr_plugins.options_check import OptionError
 
 
 def pad_to(kernel, size):

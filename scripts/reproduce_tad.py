@@ -18,11 +18,10 @@ import os
 import cv2
 import numpy as np
 import torch
-
 from basicsr.utils.matlab_functions import imresize
 
 from mtsr_plugins.archs.tad_arch import TADNet, make_guidance
-from mtsr_plugins.checkpoint_check import load_safely
+from mtsr_plugins.checks.checkpoint import load_safely
 from mtsr_plugins.utils.evaluation import DEFAULT_SIGMAS, load_hr_images, mean_psnr, perturb_psnr, write_perturb_outputs
 from mtsr_plugins.utils.train_run import logged_values, run_training
 

@@ -35,7 +35,7 @@ def run_module(args, cwd, env_extra=None, timeout=600):
     One torch thread unless env_extra says otherwise: the test networks are tiny, and it keeps the runs fast when
     the machine is busy."""
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    # the start-up file checks cache their findings (mtsr_plugins.data_scan): here, not in the user's ~/.cache
+    # the start-up file checks cache their findings (mtsr_plugins.checks.data_scan): here, not in the user's ~/.cache
     env.setdefault('MTSR_CHECK_CACHE', os.path.join(tempfile.gettempdir(), 'mtsr_tests_check_cache'))
     env.update(env_extra or {})
     proc = subprocess.run([sys.executable, '-m', *args], cwd=cwd, env=env, stdout=subprocess.PIPE,

@@ -13,9 +13,12 @@ import torch.nn.functional as F
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 
-from mtsr_plugins.options_check import MissingFileError, OptionError, check_number
-
 # mmseg's SegDataPreProcessor statistics for RGB images in 0..255 (ImageNet mean/std).
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.errors import MissingFileError, OptionError
+from mtsr_plugins.checks.options import check_arguments, check_file
+from mtsr_plugins.checks.signatures import Refine
+
 MMSEG_MEAN = (123.675, 116.28, 103.53)
 MMSEG_STD = (58.395, 57.12, 57.375)
 
@@ -92,7 +95,7 @@ class HRNetSegNet(nn.Module):
         ensure_mmseg_importable()
         from mmseg.registry import MODELS
 
-        self.check_options({'num_classes': num_classes}, 'network_s')
+        check_arguments(type(self), 'arch', {'num_classes': num_classes, 'checkpoint': checkpoint}, 'network_s')
         cfg = copy.deepcopy(fcn_hr18_model_config())
         norm_cfg = dict(type=norm_type, requires_grad=True)
         backbone_cfg = cfg['backbone']
@@ -127,13 +130,13 @@ class HRNetSegNet(nn.Module):
                            f'{unexpected[:5]}... (set network_s.strict_load: false to allow)')
         return missing, unexpected
 
+    option_keys = Section({'num_classes': Refine(low=1), 'width': Refine(low=1)})
+
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        check_number(section, path, 'num_classes', 19, low=1, kind=int)
-        checkpoint = section.get('checkpoint')
-        if checkpoint is not None and not os.path.isfile(checkpoint):
-            raise MissingFileError(f"{path}.checkpoint: mmsegmentation checkpoint '{checkpoint}' does not exist")
+        """The checkpoint file must exist (:mod:`mtsr_plugins.checks.hooks`)."""
+        if section.get('checkpoint') is not None:
+            check_file(section['checkpoint'], f'{path}.checkpoint', 'mmsegmentation checkpoint')
 
     def forward(self, x):
         if x.dim() != 4 or x.size(1) != 3:

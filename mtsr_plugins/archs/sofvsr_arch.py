@@ -24,9 +24,13 @@ the Y channel, C=1; the TAD pipeline feeds RGB SLR frames, C=3: OFRnet then sees
 """
 import torch
 import torch.nn.functional as F
+from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 
-from basicsr.utils.registry import ARCH_REGISTRY
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 
 
 def flow_warp(img, flow):
@@ -137,18 +141,29 @@ class SOFVSRNet(nn.Module):
     flow of a neighbour warps it onto the centre frame (:func:`flow_warp`).
     """
 
+    option_keys = Section({'num_in_ch': Refine(choices=(1, 3)), 'num_frame': Refine(low=3),
+                           'scale': Refine(choices=(2, 3, 4)), 'num_feat': Refine(low=2), 'num_ofr_units': Refine(low=1),
+                           'num_sr_units': Refine(low=1), 'up_feat': Refine(low=1)})
+
     def __init__(self, num_in_ch=3, num_frame=3, scale=4, num_feat=320, num_ofr_units=3, num_sr_units=8, up_feat=64):
         super().__init__()
-        if num_frame < 3 or num_frame % 2 == 0:
-            raise ValueError(f'SOFVSRNet: num_frame must be odd and >= 3, got {num_frame}')
-        if num_feat % 2:
-            raise ValueError(f'SOFVSRNet: num_feat must be even (the residual unit splits it), got {num_feat}')
+        check_arguments(type(self), 'arch', dict(num_in_ch=num_in_ch, num_frame=num_frame, scale=scale,
+                                                 num_feat=num_feat), 'network_g')
         self.num_in_ch, self.num_frame, self.scale = num_in_ch, num_frame, scale
         self.ofr = OFRNet(num_in_ch, num_feat, num_ofr_units, scale, up_feat)
         cube_ch = num_in_ch * (1 + scale * scale * (num_frame - 1))
         self.sr = nn.Sequential(nn.Conv2d(cube_ch, num_feat, 3, 1, 1, bias=False), nn.LeakyReLU(0.1, inplace=True),
                                 *[ResUnit(num_feat) for _ in range(num_sr_units)], _upsampler(num_feat, scale, up_feat),
                                 nn.Conv2d(up_feat, num_in_ch, 3, 1, 1, bias=True))
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """An odd window, an even feature width (:mod:`mtsr_plugins.checks.hooks`)."""
+        if section.get('num_frame', 3) % 2 == 0:
+            raise OptionError(f"expected an odd number, got {section['num_frame']}", path=f'{path}.num_frame')
+        if section.get('num_feat', 320) % 2:
+            raise OptionError(f"expected an even number (the residual unit splits it), got {section['num_feat']}",
+                              path=f'{path}.num_feat')
 
     def forward(self, x, return_flows=False):
         if x.dim() != 5 or x.size(1) != self.num_frame or x.size(2) != self.num_in_ch:

@@ -13,11 +13,14 @@ the paper's Fig. 2 and the authors' Keras code (see shared/design/METHODS.md):
 The classifier is the paper's ResNet-18 variant (:class:`DigitResNet`) on the LR-resolution shared features.
 ``mode='sequential'`` is the paper's baseline instead: SR first, then the classifier on the SR image.
 """
+from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from basicsr.utils.registry import ARCH_REGISTRY
-from mtsr_plugins.options_check import OptionError, check_choice, check_number
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 
 
 def conv_bn_prelu(in_ch, out_ch, kernel_size):
@@ -92,28 +95,30 @@ class SR2Net(nn.Module):
     All weights are He-initialised (kaiming normal, fan-in), as in the paper.
     """
 
+    option_keys = Section({
+        'sr_branch': Refine(choices=('fsrcnn', 'wdsr')), 'mode': Refine(choices=('parallel', 'sequential')),
+        'num_in_ch': Refine(choices=(1, 3)),  # MNIST, SVHN
+        'scale': Refine(choices=(2, 4)),  # the paper's factors
+        'num_classes': Refine(low=2), 'num_shared': Refine(low=1), 'd': Refine(low=1), 's': Refine(low=1),
+        'm': Refine(low=0), 'num_feat': Refine(low=1), 'num_block': Refine(low=2), 'cls_hidden': Refine(low=1)})
+
     def __init__(self, sr_branch='fsrcnn', num_in_ch=1, scale=4, num_classes=10, num_shared=1, mode='parallel',
                  with_classifier=True, d=56, s=12, m=4, num_feat=32, num_block=16, cls_hidden=1000):
         super().__init__()
-        self.check_options(dict(sr_branch=sr_branch, mode=mode, num_in_ch=num_in_ch, scale=scale,
-                                num_classes=num_classes, num_shared=num_shared), 'network_g')
+        check_arguments(type(self), 'arch', dict(sr_branch=sr_branch, mode=mode, num_in_ch=num_in_ch, scale=scale,
+                                                 num_classes=num_classes, num_shared=num_shared, m=m,
+                                                 num_block=num_block), 'network_g')
         self.sr_branch, self.mode, self.scale = sr_branch, mode, scale
 
         if sr_branch == 'fsrcnn':
             layers = [conv_bn_prelu(num_in_ch, d, 5), conv_bn_prelu(d, s, 1)]
             layers += [conv_bn_prelu(s, s, 3) for _ in range(m)]
             layers += [conv_bn_prelu(s, d, 1)]
-            if not 1 <= num_shared <= len(layers) - 1:
-                raise OptionError(f'network_g.num_shared for fsrcnn (m={m}) must be in 1..{len(layers) - 1}, got '
-                                  f'{num_shared}')
             self.shared = nn.Sequential(*layers[:num_shared])
             self.sr_body = nn.Sequential(*layers[num_shared:])
             self.upsample = subpixel(d, num_in_ch, scale)
             shared_ch = d if num_shared == 1 else s
         else:
-            if not 1 <= num_shared <= num_block - 1:
-                raise OptionError(f'network_g.num_shared for wdsr (num_block={num_block}) must be in 1..{num_block - 1}, '
-                                  f'got {num_shared}')
             self.head = nn.Conv2d(num_in_ch, num_feat, 3, padding=1)
             self.shared = nn.Sequential(*[PreActBlock(num_feat) for _ in range(num_shared)])
             self.sr_body = nn.Sequential(*[PreActBlock(num_feat) for _ in range(num_block - num_shared)])
@@ -141,13 +146,14 @@ class SR2Net(nn.Module):
 
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        check_choice(section, path, 'sr_branch', ('fsrcnn', 'wdsr'), 'fsrcnn')
-        check_choice(section, path, 'mode', ('parallel', 'sequential'), 'parallel')
-        check_choice(section, path, 'num_in_ch', (1, 3), 1)  # MNIST, SVHN
-        check_choice(section, path, 'scale', (2, 4), 4)  # the paper's factors
-        check_number(section, path, 'num_classes', 10, low=2, kind=int)
-        check_number(section, path, 'num_shared', 1, kind=int)
+        """The shared layers must leave at least one SR layer (:mod:`mtsr_plugins.checks.hooks`)."""
+        num_shared = section.get('num_shared', 1)
+        if section.get('sr_branch', 'fsrcnn') == 'fsrcnn':
+            most, what = section.get('m', 4) + 2, f"fsrcnn (m={section.get('m', 4)})"  # 2 + m + 1 layers
+        else:
+            most, what = section.get('num_block', 16) - 1, f"wdsr (num_block={section.get('num_block', 16)})"
+        if not 1 <= num_shared <= most:
+            raise OptionError(f'for {what} expected 1..{most}, got {num_shared}', path=f'{path}.num_shared')
 
     def forward(self, x, with_logits=True):
         """x: (N, C, h, w) LR in [0, 1]. Returns (sr (N, C, h*scale, w*scale), logits (N, K) or None).

@@ -14,12 +14,14 @@ the blocks is SRGAN's. The segmentation head exists for training only: in eval m
 alone, and a net built with ``with_seg_head=False`` is exactly the SR generator (same parameters, same cost).
 """
 import torch
-from torch import nn as nn
-
 from basicsr.archs.arch_util import default_init_weights, make_layer
 from basicsr.utils.registry import ARCH_REGISTRY
+from torch import nn as nn
 
-from mtsr_plugins.options_check import OptionError, check_choice, check_number
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 
 SEG_HEAD_PREFIX = 'seg_head.'
 
@@ -64,11 +66,14 @@ class SRSEGNet(nn.Module):
     a head). Returns SR (N,3,scale*h,scale*w), or the tuple (SR, logits (N,C,h,w)) when ``with_seg``.
     """
 
+    option_keys = Section({'upscale': Refine(choices=(2, 4)), 'num_classes': Refine(low=2),
+                           'first_last_kernel': Refine(low=1), 'num_feat': Refine(low=1), 'num_block': Refine(low=1)})
+
     def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=64, num_block=16, upscale=4, num_classes=6,
                  with_seg_head=True, first_last_kernel=9, negative_slope=0.2):
         super().__init__()
-        self.check_options(dict(upscale=upscale, with_seg_head=with_seg_head, num_classes=num_classes,
-                                first_last_kernel=first_last_kernel), 'network_g')
+        check_arguments(type(self), 'arch', dict(upscale=upscale, with_seg_head=with_seg_head, num_classes=num_classes,
+                                                 first_last_kernel=first_last_kernel), 'network_g')
         self.upscale = upscale
         self.num_classes = num_classes
         pad = first_last_kernel // 2
@@ -107,13 +112,10 @@ class SRSEGNet(nn.Module):
 
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        check_choice(section, path, 'upscale', (2, 4), 4)  # x2 pixel-shuffle stages
-        if section.get('with_seg_head', True):
-            check_number(section, path, 'num_classes', 6, low=2, kind=int)
-        kernel = check_number(section, path, 'first_last_kernel', 9, low=1, kind=int)
+        """What the keys' declarations cannot say (:mod:`mtsr_plugins.checks.hooks`)."""
+        kernel = section.get('first_last_kernel', 9)
         if kernel % 2 != 1:
-            raise OptionError(f'{path}.first_last_kernel: expected an odd size, got {kernel}')
+            raise OptionError(f'expected an odd size, got {kernel}', path=f'{path}.first_last_kernel')
 
     def forward(self, x, with_seg=None):
         if x.dim() != 4:

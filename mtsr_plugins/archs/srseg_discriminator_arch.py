@@ -4,12 +4,13 @@ BasicSR's ``VGGStyleDiscriminator`` (conv 64 -> 512 channels, five stride-2 conv
 ``GANLoss(gan_type='vanilla')``) only accepts 128 or 256 inputs because its first dense layer is sized for a 4x4 map.
 This subclass keeps its layers and forward pass and sizes the dense layers for ``input_size``.
 """
-from torch import nn as nn
-
 from basicsr.archs.discriminator_arch import VGGStyleDiscriminator
 from basicsr.utils.registry import ARCH_REGISTRY
+from torch import nn as nn
 
-from mtsr_plugins.options_check import check_number
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 
 NUM_STRIDED = 5  # stride-2 convs (k4 s2 p1: n -> floor(n/2)) in VGGStyleDiscriminator for 128 inputs
 
@@ -33,8 +34,11 @@ class SRSEGDiscriminator(VGGStyleDiscriminator):
     forward: (N,C,input_size,input_size) -> (N,1) logits (real/fake before the sigmoid).
     """
 
+    option_keys = Section({'input_size': Refine(low=2 ** NUM_STRIDED), 'num_feat': Refine(low=1),
+                           'num_hidden': Refine(low=1)})  # five stride-2 convs
+
     def __init__(self, num_in_ch=3, num_feat=64, input_size=82, num_hidden=100):
-        self.check_options({'input_size': input_size}, 'network_d')
+        check_arguments(type(self), 'arch', {'input_size': input_size}, 'network_d')
         # 256 keeps BasicSR's extra stage; any other size uses the 128 layout with resized dense layers
         super().__init__(num_in_ch, num_feat, input_size=256 if input_size == 256 else 128)
         if input_size != 256:
@@ -45,11 +49,6 @@ class SRSEGDiscriminator(VGGStyleDiscriminator):
         elif num_hidden != 100:
             self.linear1 = nn.Linear(num_feat * 8 * 4 * 4, num_hidden)
             self.linear2 = nn.Linear(num_hidden, 1)
-
-    @classmethod
-    def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        check_number(section, path, 'input_size', 82, low=2 ** NUM_STRIDED, kind=int)  # five stride-2 convs
 
     def forward(self, x):
         if x.dim() != 4 or x.shape[-2:] != (self.input_size, self.input_size):

@@ -26,11 +26,14 @@ Guidance: ``SLR = encoder(HR) + guidance``, the guidance being the plainly downs
 """
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from basicsr.utils.color_util import rgb2ycbcr_pt
 from basicsr.utils.registry import ARCH_REGISTRY
+from torch import nn
 
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 from mtsr_plugins.data.batched_degradations import imresize_batch
 
 VARIANT_BLOCKS = {'aetad_very_small': 1, 'aetad_small': 2, 'aetad': 3, 'aetad_skip2': 3, 'aetad_large': 4}
@@ -188,30 +191,23 @@ class TADNet(nn.Module):
     SHR (B, num_out_ch, H, W). Values in [0, 1].
     """
 
+    option_keys = Section({
+        'variant': Refine(choices=tuple(VARIANT_BLOCKS)), 'task': Refine(choices=('sr', 'color')),
+        'mode': Refine(choices=('iterative', 'direct')), 'guidance_resize': Refine(choices=GUIDANCE_RESIZES),
+        'scale': Refine(low=1), 'num_in_ch': Refine(low=1), 'num_latent_ch': Refine(kind='int', low=1),
+        'num_out_ch': Refine(kind='int', low=1), 'num_feat': Refine(low=1)})
+
     def __init__(self, num_in_ch=3, num_latent_ch=None, num_out_ch=None, scale=2, task='sr', variant='aetad',
                  num_feat=64, mode='iterative', shared_stages=True, guidance_resize='matlab_bicubic'):
         super().__init__()
-        if variant not in VARIANT_BLOCKS:
-            raise ValueError(f'TADNet: variant must be one of {sorted(VARIANT_BLOCKS)}, got {variant!r}')
-        if task not in ('sr', 'color'):
-            raise ValueError(f"TADNet: task must be 'sr' or 'color', got {task!r}")
-        if mode not in ('iterative', 'direct'):
-            raise ValueError(f"TADNet: mode must be 'iterative' or 'direct', got {mode!r}")
-        if task == 'color' and scale != 1:
-            raise ValueError(f'TADNet: task color keeps the resolution, scale must be 1 (got {scale})')
-        if task == 'sr' and (scale < 2 or scale & (scale - 1)):
-            raise ValueError(f'TADNet: task sr needs a power-of-two scale >= 2, got {scale}')
-        if mode == 'direct' and scale != 4:
-            raise ValueError(f"TADNet: mode 'direct' is the x4 comparison variant, scale must be 4 (got {scale})")
-        if guidance_resize not in GUIDANCE_RESIZES:
-            raise ValueError(f'TADNet: guidance_resize must be one of {GUIDANCE_RESIZES}, got {guidance_resize!r}')
+        check_arguments(type(self), 'arch', dict(num_in_ch=num_in_ch, num_latent_ch=num_latent_ch, scale=scale,
+                                                 task=task, variant=variant, mode=mode, num_out_ch=num_out_ch,
+                                                 shared_stages=shared_stages, guidance_resize=guidance_resize),
+                        'network_g')
         self.scale, self.task, self.guidance_resize = scale, task, guidance_resize
         self.num_in_ch = num_in_ch
         self.num_latent_ch = num_latent_ch or (1 if task == 'color' else num_in_ch)
         self.num_out_ch = num_out_ch or num_in_ch
-        if task == 'sr' and self.num_latent_ch != self.num_in_ch:
-            raise ValueError('TADNet: for task sr the SLR must have the HR channel count (the guidance is the '
-                             f'downscaled HR): num_latent_ch {self.num_latent_ch} != num_in_ch {num_in_ch}')
         kw = dict(num_feat=num_feat, num_block=VARIANT_BLOCKS[variant], skip2=variant == 'aetad_skip2')
 
         if task == 'color':
@@ -229,8 +225,29 @@ class TADNet(nn.Module):
         self.decoders = nn.ModuleList([
             TADDecoder(self.num_latent_ch, self.num_out_ch if i == 0 else self.num_latent_ch, factors[i], **kw)
             for i in range(n_modules)])
-        if self.shared and len(factors) > 1 and (num_in_ch != self.num_latent_ch or self.num_out_ch != num_in_ch):
-            raise ValueError('TADNet: shared iterative stages need num_in_ch == num_latent_ch == num_out_ch')
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """What the keys' declarations cannot say: scale against task and mode, channel counts
+        (:mod:`mtsr_plugins.checks.hooks`)."""
+        task, mode, scale = section.get('task', 'sr'), section.get('mode', 'iterative'), section.get('scale', 2)
+        num_in_ch = section.get('num_in_ch', 3)
+        latent = section.get('num_latent_ch') or (1 if task == 'color' else num_in_ch)
+        out = section.get('num_out_ch') or num_in_ch
+        if task == 'color' and scale != 1:
+            raise OptionError(f'task color keeps the resolution: expected 1, got {scale}', path=f'{path}.scale')
+        if task == 'sr' and (scale < 2 or scale & (scale - 1)):
+            raise OptionError(f'task sr needs a power of two >= 2, got {scale}', path=f'{path}.scale')
+        if mode == 'direct' and scale != 4:
+            raise OptionError(f"mode 'direct' is the x4 comparison variant: expected 4, got {scale}",
+                              path=f'{path}.scale')
+        if task == 'sr' and latent != num_in_ch:
+            raise OptionError('for task sr the SLR has the HR channel count (the guidance is the downscaled HR): '
+                              f'expected {num_in_ch} (num_in_ch), got {latent}', path=f'{path}.num_latent_ch')
+        iterative = task == 'sr' and mode == 'iterative' and scale > 2
+        if section.get('shared_stages', True) and iterative and not num_in_ch == latent == out:
+            raise OptionError('shared iterative stages need num_in_ch == num_latent_ch == num_out_ch',
+                              path=f'{path}.shared_stages')
 
     def make_guidance(self, hr):
         """Guidance for ``hr`` (B, C, H, W) with this network's scale / task / resize; see :func:`make_guidance`."""

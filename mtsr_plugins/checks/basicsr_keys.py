@@ -52,7 +52,13 @@ def _optimizer(meaning, default=REQUIRED, closed=False):
     keys = Section({
         'type': Key('str', REQUIRED, 'optimizer class; BaseModel.get_optimizer builds only Adam', choices=('Adam', )),
         'lr': Key('number', REQUIRED, 'initial learning rate of this optimizer', low=0),
-    }, open=not closed, meaning='optimizer: type and lr; other keys go to torch.optim.Adam (betas, weight_decay, ...)')
+    }, meaning='optimizer: type and lr; other keys go to torch.optim.Adam (betas, weight_decay, ...)')
+    if not closed:  # the keyword arguments of torch.optim.Adam, read from its signature
+        import torch
+        from mtsr_plugins.checks.signatures import signature_section
+        adam = signature_section(torch.optim.Adam, skip=('params', 'lr'))
+        adam.open = False
+        keys = keys.merged(adam)
     return Key('mapping', default, meaning, keys=keys)
 
 

@@ -8,17 +8,12 @@ import pickle
 
 import torch
 
-from mtsr_plugins.options_check import OptionError
-
+from mtsr_plugins.checks.errors import CheckpointError
 
 # With strict_load_*: false, fewer weights with the same key and shape in file and network than this share of the
 # smaller of the two is an error: a file of another architecture would otherwise "load" nothing and train from
 # scratch with exit 0.
 MIN_SHARE_NON_STRICT = 0.5
-
-
-class CheckpointError(OptionError):
-    """A weight or state file is missing, unreadable, unsafe or does not fit the network."""
 
 
 def _first_line(err):

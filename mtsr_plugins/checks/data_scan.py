@@ -25,9 +25,16 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from mtsr_plugins.utils.input_checks import DataError, bad_label_ids, imread_checked, single_channel_label
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import DataError
+from mtsr_plugins.utils.atomic_files import atomic_write_text
+from mtsr_plugins.utils.input_checks import bad_label_ids, imread_checked, single_channel_label
 
 CACHE_VERSION = 1
+DATASET_KEYS = Section({
+    'check_decode': Key('bool', False, 'before training, decode every image in full instead of reading its header '
+                        '(slower; finds truncated files whose header is intact)'),
+})
 
 
 def cache_path():
@@ -69,10 +76,7 @@ class FactCache:
             return
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            tmp = f'{self.path}.{os.getpid()}.tmp'
-            with open(tmp, 'w') as handle:
-                json.dump({'version': CACHE_VERSION, 'entries': self.entries}, handle)
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps({'version': CACHE_VERSION, 'entries': self.entries}))
         except OSError:
             pass  # a cache that cannot be written only costs time
 
@@ -171,9 +175,9 @@ def scan_dataset(dataset, dataset_opt, path, cache_file=None, progress=True):
                      if file is not None and kind in kind_of}
             _check_sample(rec, facts, dataset, dataset_opt)
     except DataError as err:
-        raise DataError(f'{path}: {err}') from None
+        raise DataError(err.message, path=path) if err.path is None and err.key is None else err from None
     except OSError as err:
-        raise DataError(f"{path}: '{err.filename}' cannot be read ({err.strerror})") from None
+        raise DataError(f"'{err.filename}' cannot be read ({err.strerror})", path=path) from None
     finally:
         cache.save()
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.checks.errors import OptionError
 
 # ---------------------------------------------------------------- kernels
 

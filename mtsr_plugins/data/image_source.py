@@ -14,42 +14,42 @@ import torch
 from basicsr.utils import FileClient, scandir
 from torch.utils import data
 
-from mtsr_plugins.options_check import MissingFileError, OptionError, dataset_path
-from mtsr_plugins.utils.input_checks import (DataError, check_headers, decode_image, read_image,
-                                             single_channel_label)
+from mtsr_plugins.checks.declaration import REQUIRED, Key, Section
+from mtsr_plugins.checks.errors import MissingFileError, OptionError
+from mtsr_plugins.checks.options import check_arguments, dataset_path
+from mtsr_plugins.utils.input_checks import DataError, check_headers, decode_image, read_image, single_channel_label
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')  # what OpenCV reads
 
 
 def image_paths(opt, key='dataroot_gt', client_key='gt'):
-    """Sorted image paths (disk) or lmdb keys of ``opt[key]``; errors name ``key`` (put under the dataset's option
-    path by :func:`mtsr_plugins.options_check.under`).
+    """Sorted image paths (disk) or lmdb keys of ``opt[key]``; errors name ``key`` relative to the dataset's
+    section (the builder puts them at its option path: :meth:`OptionError.located`).
 
     For lmdb the folder must end in ``.lmdb`` and hold ``meta_info.txt``; ``opt['io_backend']`` gets the
     ``db_paths`` / ``client_keys`` that BasicSR's FileClient needs (set here, so option files stay short; one entry
     per ``client_key``, so a dataset of several lmdbs calls this once per folder)."""
-    where = key
     root = opt.get(key)
     if not root or not os.path.isdir(root):
-        raise MissingFileError(f"{where}: '{root}' is not a folder")
+        raise MissingFileError(f"'{root}' is not a folder", key=key)
     backend = dict(opt.get('io_backend') or {'type': 'disk'})
     if backend.get('type') == 'lmdb':
         meta = os.path.join(root, 'meta_info.txt')
         if not root.endswith('.lmdb') or not os.path.isfile(meta):
-            raise OptionError(f"{where}: io_backend lmdb needs a '*.lmdb' folder with meta_info.txt (made by "
-                              f"basicsr.utils.lmdb_util.make_lmdb_from_imgs), got '{root}'")
+            raise OptionError("io_backend lmdb needs a '*.lmdb' folder with meta_info.txt (made by "
+                              f"basicsr.utils.lmdb_util.make_lmdb_from_imgs), got '{root}'", key=key)
         with open(meta) as handle:
             keys = [line.split(' ')[0].rsplit('.', 1)[0] for line in handle if line.strip()]
         if not keys:
-            raise OptionError(f"{where}: '{meta}' lists no images")
+            raise OptionError(f"'{meta}' lists no images", key=key)
         clients = dict(zip(backend.get('client_keys') or [], backend.get('db_paths') or []))
         clients[client_key] = root
         opt['io_backend'] = dict(backend, db_paths=list(clients.values()), client_keys=list(clients))
         return keys
     paths = sorted(os.path.join(root, p) for p in scandir(root, recursive=True) if p.lower().endswith(IMG_EXTENSIONS))
     if not paths:
-        raise MissingFileError(f"{where}: no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'")
-    check_headers(paths, where)  # the first few; mtsr-train scans every file before training (data_scan)
+        raise MissingFileError(f"no images ({', '.join(IMG_EXTENSIONS)}) in '{root}'", key=key)
+    check_headers(paths, key)  # the first few; mtsr-train scans every file before training (data_scan)
     return paths
 
 
@@ -69,15 +69,16 @@ def paired_image_paths(opt, folders):
         for path in image_paths(opt, key, client_key):
             name = path if lmdb else os.path.splitext(os.path.relpath(path, opt[key]))[0]
             if name in by_name:
-                raise OptionError(f"{key}: two images named '{name}' in '{opt[key]}' ({by_name[name]}, {path})")
+                raise OptionError(f"two images named '{name}' in '{opt[key]}' ({by_name[name]}, {path})", key=key)
             by_name[name] = path
         named.append((key, client_key, by_name))
     first_key, _, first = named[0]
     for key, client_key, by_name in named[1:]:
         missing = [name for name in first if name not in by_name]
         if missing:
-            raise MissingFileError(f"{key}: {len(missing)} of the {len(first)} images of {first_key} have no "
-                                   f"{client_key} file of the same name here, e.g. {missing[:3]} ('{opt[key]}')")
+            raise MissingFileError(f"{len(missing)} of the {len(first)} images of {first_key} have no "
+                                   f"{client_key} file of the same name here, e.g. {missing[:3]} ('{opt[key]}')",
+                                   key=key)
     return [{client_key: by_name[name] for _, client_key, by_name in named} for name in first]
 
 
@@ -123,24 +124,47 @@ def random_crop_origin(shape, size, rng, option, path):
     return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
 
 
+def folder_key(what, default=REQUIRED):
+    """The Key of a ``dataroot_*`` option: a folder (or ``.lmdb``) of ``what``."""
+    return Key('str', default, f'folder of {what} (any depth), or a .lmdb made by '
+               'basicsr.utils.lmdb_util.make_lmdb_from_imgs with io_backend lmdb')
+
+
+# keys that several of the package's datasets read, each declared once
+IO_BACKEND = Key('mapping', {'type': 'disk'}, "file backend: 'disk' (folders) or 'lmdb' (every dataroot_* a .lmdb)",
+                 keys=Section({'type': Key('str', 'disk', 'the backend', choices=('disk', 'lmdb')),
+                               'db_paths': Key('list', None, 'set by the dataset from its dataroot_* keys'),
+                               'client_keys': Key('list', None, 'set by the dataset from its dataroot_* keys')}))
+GT_SIZE = Key('int', None, 'training crop of the HR image in pixels (a multiple of scale; ~: the whole image)', low=1)
+USE_HFLIP = Key('bool', True, 'training augmentation: random horizontal flips')
+USE_ROT = Key('bool', True, 'training augmentation: random vertical flips and 90-degree rotations')
+NUM_CLASSES = Key('int', None, 'when set, a label id outside 0..num_classes-1 (other than ignore_index) is an error '
+                  'naming the file', low=1)
+IGNORE_INDEX = Key('int', 255, 'label value that carries no loss and no score', low=0)
+SCALE = Key('int', REQUIRED, 'SR factor (set by BasicSR from the top-level scale)', low=1)
+
+
 class CheckedDataset(data.Dataset):
-    """Base of the package's datasets: keeps ``opt`` and runs the class's own ``check_options`` first (the same
-    checks :mod:`mtsr_plugins.options_check` runs before anything is built)."""
+    """Base of the package's datasets: keeps ``opt`` and checks it as the start-up checks do (the values of the
+    keys the class declares in ``option_keys``, then its ``check_options`` hook), so a dataset built in Python is
+    judged like one built by ``mtsr-train``."""
 
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        self.check_options(opt, dataset_path(opt))
+        check_arguments(type(self), 'dataset', opt, dataset_path(opt))
 
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks of the subclass."""
+        """Cross-key checks of the subclass."""
 
 
 class HRImageDataset(CheckedDataset):
     """Base of the datasets that read HR images from ``dataroot_gt`` (folder or lmdb): checks the options (the
     subclass's ``check_options``), lists the images, reads them as uint8 (``self.read``) and names them for the
-    file scan before training (:mod:`mtsr_plugins.data_scan`)."""
+    file scan before training (:mod:`mtsr_plugins.checks.data_scan`)."""
+    option_keys = Section({'dataroot_gt': folder_key('HR images'), 'io_backend': IO_BACKEND, 'gt_size': GT_SIZE,
+                           'use_hflip': USE_HFLIP, 'use_rot': USE_ROT})
 
     def __init__(self, opt):
         super().__init__(opt)

@@ -20,16 +20,29 @@ import os.path as osp
 
 import numpy as np
 import torch
-
 from basicsr.data.transforms import augment, mod_crop, paired_random_crop
 from basicsr.utils import img2tensor
 from basicsr.utils.matlab_functions import imresize
 from basicsr.utils.registry import DATASET_REGISTRY
 
-from mtsr_plugins.data.image_source import CheckedDataset, ImageReader, paired_image_paths, to_tensor
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import DataError, MissingFileError, OptionError
+from mtsr_plugins.data.image_source import (
+    GT_SIZE,
+    IGNORE_INDEX,
+    IO_BACKEND,
+    NUM_CLASSES,
+    SCALE,
+    USE_HFLIP,
+    USE_ROT,
+    CheckedDataset,
+    ImageReader,
+    folder_key,
+    paired_image_paths,
+    to_tensor,
+)
 from mtsr_plugins.data.sample_rng import seeded
-from mtsr_plugins.options_check import MissingFileError, OptionError, check_choice, check_number, require
-from mtsr_plugins.utils.input_checks import DataError, check_crop_size, check_label_ids, check_scale_pair
+from mtsr_plugins.utils.input_checks import check_crop_size, check_label_ids, check_scale_pair
 
 
 def load_class_map(spec):
@@ -42,11 +55,11 @@ def load_class_map(spec):
     if isinstance(spec, dict):
         return {int(k): int(v) for k, v in spec.items()}
     if not osp.isfile(spec):
-        raise MissingFileError(f"class_map: file '{spec}' does not exist")
+        raise MissingFileError(f"file '{spec}' does not exist", key='class_map')
     with open(spec, newline='') as handle:
         rows = list(csv.DictReader(handle))
     if not rows or 'source' not in rows[0] or 'target' not in rows[0]:
-        raise OptionError(f"class_map: '{spec}' needs CSV columns 'source' and 'target'")
+        raise OptionError(f"'{spec}' needs CSV columns 'source' and 'target'", key='class_map')
     return {int(row['source']): int(row['target']) for row in rows}
 
 
@@ -55,7 +68,7 @@ def class_lookup(class_map, unmapped_value):
     lut = np.full(256, unmapped_value, dtype=np.uint8)
     for source, target in class_map.items():
         if not (0 <= source < 256 and 0 <= target < 256):
-            raise OptionError(f'class_map: {source} -> {target} is outside the uint8 label range 0..255')
+            raise OptionError(f'{source} -> {target} is outside the uint8 label range 0..255', key='class_map')
         lut[source] = target
     return lut
 
@@ -101,12 +114,22 @@ class PairedImageSegDataset(CheckedDataset):
         self.samples = [(s['gt'], s.get('lq'), s['label']) for s in paired_image_paths(opt, folders)]
         self.read = ImageReader(opt.get('io_backend'))  # after paired_image_paths: it adds the lmdb paths
 
+    option_keys = Section({
+        'dataroot_gt': folder_key('HR images'), 'dataroot_label': folder_key('label maps (class-index PNGs)'),
+        'dataroot_lq': folder_key('LR images (~: made from the HR images by MATLAB-style bicubic)', None),
+        'io_backend': IO_BACKEND, 'scale': SCALE,
+        'label_scale': Key('str', 'lq', "size of the returned label map: 'lq' or 'gt'", choices=('lq', 'gt')),
+        'class_map': Key(('mapping', 'str'), None, 'remapping {source id: target id}, or the path of a CSV with '
+                         'columns source, target'),
+        'unmapped': Key('int', None, 'the id given to values the class_map lacks (default: ignore_index)', low=0,
+                        high=255),
+        'ignore_index': IGNORE_INDEX, 'num_classes': NUM_CLASSES, 'gt_size': GT_SIZE, 'use_hflip': USE_HFLIP,
+        'use_rot': USE_ROT,
+    })
+
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        require(section, path, 'dataroot_gt', 'dataroot_label')
-        check_choice(section, path, 'label_scale', ('lq', 'gt'), 'lq')
-        check_number(section, path, 'num_classes', low=1, kind=int, allow_none=True)
+        """The training crop must be a multiple of the scale (:mod:`mtsr_plugins.checks.hooks`)."""
         if section.get('phase') == 'train':
             check_crop_size(section.get('gt_size'), int(section.get('scale', 1)), f'{path}.gt_size')
 

@@ -19,11 +19,24 @@ from basicsr.data import build_dataset
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from mtsr_plugins.data.image_source import (CheckedDataset, ImageReader, paired_image_paths, random_crop_origin,
-                                           to_tensor)
+from mtsr_plugins.checks.declaration import REQUIRED, Key, Section
+from mtsr_plugins.checks.errors import DataError, OptionError
+from mtsr_plugins.checks.options import building, dataset_path
+from mtsr_plugins.data.image_source import (
+    IGNORE_INDEX,
+    IO_BACKEND,
+    NUM_CLASSES,
+    SCALE,
+    USE_HFLIP,
+    CheckedDataset,
+    ImageReader,
+    folder_key,
+    paired_image_paths,
+    random_crop_origin,
+    to_tensor,
+)
 from mtsr_plugins.data.sample_rng import generator, part_index
-from mtsr_plugins.options_check import OptionError, check_number, dataset_path, require, under
-from mtsr_plugins.utils.input_checks import DataError, check_label_ids, check_scale_pair
+from mtsr_plugins.utils.input_checks import check_label_ids, check_scale_pair
 
 
 @DATASET_REGISTRY.register()
@@ -53,12 +66,13 @@ class RealLRSegDataset(CheckedDataset):
         self.num_classes = opt.get('num_classes')
         self.ignore_index = int(opt.get('ignore_index', 255))
 
-    @classmethod
-    def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        require(section, path, 'dataroot_lq', 'dataroot_label', 'scale')
-        check_number(section, path, 'num_classes', low=1, kind=int, allow_none=True)
-        check_number(section, path, 'lq_size', low=1, kind=int, allow_none=True)
+    option_keys = Section({
+        'dataroot_lq': folder_key('real LR images'), 'dataroot_label': folder_key('label maps at LR size x scale'),
+        'dataroot_gt': folder_key('HR images (optional: the synthetic-protocol evaluation)', None),
+        'io_backend': IO_BACKEND, 'scale': SCALE,
+        'lq_size': Key('int', None, 'training: random LR crop size (~: the whole image)', low=1),
+        'use_hflip': USE_HFLIP, 'num_classes': NUM_CLASSES, 'ignore_index': IGNORE_INDEX,
+    })
 
     def __len__(self):
         return len(self.pairs)
@@ -105,6 +119,9 @@ class RealLRSegDataset(CheckedDataset):
         return item
 
 
+PART_FILLED = ('name', 'phase', 'scale')  # a part gets them from the whole (parts())
+
+
 @DATASET_REGISTRY.register()
 class SSGRWSRTrainDataset(data.Dataset):
     """Train set of SSGRWSRModel: a real sample and a domain-adapted pair in every item.
@@ -116,15 +133,21 @@ class SSGRWSRTrainDataset(data.Dataset):
     Item: lq_real (3, h, w), label (h s, w s) int64, lq_real_path (odd steps) and lq, gt, lq_path (even steps).
     """
 
+    option_keys = Section({
+        'real': Key('mapping', REQUIRED, 'the real LR images with labels (a RealLRSegDataset, or another dataset '
+                    'giving lq + label)', typed='dataset', default_type='RealLRSegDataset', filled=PART_FILLED),
+        'synthetic': Key('mapping', REQUIRED, 'the domain-adapted pairs (a DegradedPairDataset, or any paired '
+                         'dataset giving lq + gt)', typed='dataset', default_type='DegradedPairDataset', filled=PART_FILLED),
+    })
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
         parts = {}
-        for key, sub in self.parts(opt, dataset_path(opt)).items():
-            try:
+        path = dataset_path(opt)
+        for key, sub in self.parts(opt, path).items():
+            with building(f'{path}.{key}'):  # a part's errors name their keys inside the part
                 parts[key] = build_dataset(sub)
-            except OptionError as err:  # a part's message names its key inside the part: prefix the part
-                raise under(key, err) from None
         self.real, self.synthetic = parts['real'], parts['synthetic']
 
     @staticmethod
@@ -133,7 +156,7 @@ class SSGRWSRTrainDataset(data.Dataset):
         parts = {}
         for key, default_type in (('real', 'RealLRSegDataset'), ('synthetic', 'DegradedPairDataset')):
             if not isinstance(section.get(key), dict):
-                raise OptionError(f'{path}.{key}: required (the options of a {default_type})')
+                raise OptionError(f'required (the options of a {default_type})', path=f'{path}.{key}')
             sub = dict(section[key])
             sub.setdefault('type', default_type)
             sub.setdefault('name', f"{section.get('name', 'train')}_{key}")

@@ -8,9 +8,10 @@ from basicsr.data.transforms import augment, mod_crop
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
-from mtsr_plugins.data.image_source import HRImageDataset, random_crop_origin, to_tensor
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.data.image_source import GT_SIZE, HRImageDataset, random_crop_origin, to_tensor
 from mtsr_plugins.data.sample_rng import seeded
-from mtsr_plugins.options_check import OptionError, check_choice, check_number, require
 
 
 @DATASET_REGISTRY.register()
@@ -46,17 +47,25 @@ class TADImageDataset(HRImageDataset):
             self.gt_size = int(opt.get('gt_size', 96))
         self.guidance_in_dataset = bool(opt.get('guidance_in_dataset', False))
 
+    option_keys = Section({
+        'scale': Key('int', 1, 'downscaling factor (set by BasicSR from the top-level scale); 1 for colorization',
+                     low=1),
+        'task': Key('str', 'sr', "'sr' (guidance = the downscaled HR) or 'color' (guidance = its Y channel)",
+                    choices=('sr', 'color')),
+        'guidance_resize': Key('str', 'matlab_bicubic', 'resize that makes the guidance; must match network_g',
+                               choices=GUIDANCE_RESIZES),
+        'gt_size': GT_SIZE.with_(default=96, meaning='training patch size, a multiple of scale (96 in the report)'),
+        'guidance_in_dataset': Key('bool', False, 'the item carries the guidance as lq (for models that expect it '
+                                   'from the data; TADModel makes it on its device)'),
+    })
+
     @classmethod
     def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        require(section, path, 'dataroot_gt', 'io_backend')
-        task = check_choice(section, path, 'task', ('sr', 'color'), 'sr')
-        check_choice(section, path, 'guidance_resize', GUIDANCE_RESIZES, 'matlab_bicubic')
-        scale = 1 if task == 'color' else int(section.get('scale', 1))
-        if section.get('phase', 'train') == 'train':
-            gt_size = check_number(section, path, 'gt_size', 96, low=1, kind=int)
-            if gt_size % scale:
-                raise OptionError(f'{path}.gt_size: expected a multiple of scale {scale}, got {gt_size}')
+        """The training patch must be a multiple of the scale (:mod:`mtsr_plugins.checks.hooks`)."""
+        scale = 1 if section.get('task', 'sr') == 'color' else int(section.get('scale', 1))
+        gt_size = section.get('gt_size', 96)
+        if section.get('phase', 'train') == 'train' and gt_size % scale:
+            raise OptionError(f'expected a multiple of scale {scale}, got {gt_size}', path=f'{path}.gt_size')
 
     def __getitem__(self, index):
         path = self.paths[index]

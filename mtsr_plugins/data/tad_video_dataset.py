@@ -8,16 +8,24 @@ import os
 
 import cv2
 import torch
-from torch.utils import data as data
-
 from basicsr.data.data_util import generate_frame_indices
 from basicsr.data.transforms import augment
 from basicsr.utils.registry import DATASET_REGISTRY
+from torch.utils import data as data
 
-from mtsr_plugins.data.image_source import IMG_EXTENSIONS, ImageReader, random_crop_origin, to_tensor
+from mtsr_plugins.checks.declaration import REQUIRED, Key, Section
+from mtsr_plugins.checks.errors import DataError, OptionError
+from mtsr_plugins.checks.options import check_arguments, dataset_path
+from mtsr_plugins.data.image_source import (
+    IMG_EXTENSIONS,
+    IO_BACKEND,
+    USE_HFLIP,
+    USE_ROT,
+    ImageReader,
+    random_crop_origin,
+    to_tensor,
+)
 from mtsr_plugins.data.sample_rng import generator, seeded
-from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import DataError
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.y4m')
 SPLITS = ('all', 'train', 'val')
@@ -109,23 +117,44 @@ class TADVideoDataset(data.Dataset):
         io_backend (dict): BasicSR file client for frame folders, ``type: disk``.
     """
 
+    option_keys = Section({
+        'dataroot_gt': Key('str', REQUIRED, 'folder of clips: sub-folders of frames and/or video files'),
+        'io_backend': IO_BACKEND.with_(keys=Section({'type': Key('str', 'disk', 'frames are read from disk',
+                                                                 choices=('disk', ))})),
+        'num_frame': Key('int', 3, 'odd window length T', low=1),
+        'scale': Key('int', 4, 'SR factor (set by BasicSR from the top-level scale)', low=1),
+        'gt_size': Key('int', 128, 'training crop, a multiple of 2 * scale', low=1),
+        'use_hflip': USE_HFLIP, 'use_rot': USE_ROT,
+        'split': Key('str', 'all', "clip-level split: 'all', 'train' or 'val'", choices=SPLITS),
+        'val_clips': Key('list', None, 'the clips of the val split (default: the last val_fraction of them)',
+                         item=Key('str')),
+        'val_fraction': Key('number', 0.2, 'share of the clips in the val split without val_clips', low=0, high=1),
+        'max_frames': Key('int', None, 'use only the first frames of each clip (default: all)', low=1),
+        'frame_stride': Key('int', 1, 'validation / test: every n-th frame is a window centre', low=1),
+        'padding': Key('str', 'replicate', "BasicSR's generate_frame_indices padding of windows at the clip ends",
+                       choices=('replicate', 'reflection', 'reflection_circle', 'circle')),
+    })
+
+    @classmethod
+    def check_options(cls, section, path, opt=None):
+        """An odd window; a training crop that is a multiple of 2 * scale (:mod:`mtsr_plugins.checks.hooks`)."""
+        if section.get('num_frame', 3) % 2 == 0:
+            raise OptionError(f"expected an odd number, got {section['num_frame']}", path=f'{path}.num_frame')
+        multiple = 2 * int(section.get('scale', 4))
+        if section.get('phase', 'train') == 'train' and section.get('gt_size', 128) % multiple:
+            raise OptionError(f"expected a multiple of 2 * scale = {multiple}, got {section['gt_size']}",
+                              path=f'{path}.gt_size')
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        for key in ('dataroot_gt', 'io_backend'):
-            if key not in opt:
-                raise OptionError(f'TADVideoDataset: option {key!r} is required')
+        check_arguments(type(self), 'dataset', opt, dataset_path(opt))
         self.num_frame = int(opt.get('num_frame', 3))
-        if self.num_frame < 1 or self.num_frame % 2 == 0:
-            raise OptionError(f'TADVideoDataset: num_frame must be odd, got {self.num_frame}')
         self.scale = int(opt.get('scale', 4))
         self.is_train = opt.get('phase', 'train') == 'train'
         self.multiple = 2 * self.scale
         if self.is_train:
             self.gt_size = int(opt.get('gt_size', 128))
-            if self.gt_size <= 0 or self.gt_size % self.multiple:
-                raise OptionError(f'TADVideoDataset: gt_size {self.gt_size} must be a positive multiple of 2 * scale '
-                                  f'= {self.multiple}')
         self.max_frames = opt.get('max_frames')
         clips = list_clips(opt['dataroot_gt'], self.max_frames)
         names = split_clips(clips, opt.get('split', 'all'), opt.get('val_clips'), float(opt.get('val_fraction', 0.2)))
@@ -138,7 +167,7 @@ class TADVideoDataset(data.Dataset):
         stride = int(opt.get('frame_stride', 1))
         self.items = [(n, i) for n in names for i in range(0, self.num_frames[n], stride)]
         self.padding = opt.get('padding', 'replicate')
-        self.read = ImageReader(opt['io_backend'])
+        self.read = ImageReader(opt.get('io_backend') or {'type': 'disk'})
 
     def _count(self, name):
         clip = self.clips[name]

@@ -10,11 +10,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mtsr_plugins.checks.errors import ImageError
 from mtsr_plugins.data.image_source import IMG_EXTENSIONS
-
-
-class ImageError(ValueError):
-    """A file that cannot be used as an input image; the message names the file."""
 
 
 @dataclass

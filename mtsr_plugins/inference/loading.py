@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from mtsr_plugins.checkpoint_check import CheckpointError, load_safely
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.checks.checkpoint import load_safely
+from mtsr_plugins.checks.errors import CheckpointError, OptionError
 
 METHOD_OF_MODEL = {'SRSEGModel': 'srseg', 'SR2Model': 'sr2', 'SSGRWSRModel': 'ssg_rwsr', 'TADModel': 'tad'}
 
@@ -115,8 +115,9 @@ def load_model(exp_dir=None, opt_path=None, weights=None, seg=False):
         weights (str | None): weight file overriding the automatic choice.
         seg (bool): SRSEG only: build the segmentation head too (the weights must hold it).
     """
-    import mtsr_plugins  # noqa: F401  (registers this package's archs)
     from basicsr.archs import build_network
+
+    import mtsr_plugins  # noqa: F401  (registers this package's archs)
     if (exp_dir is None) == (opt_path is None):
         raise OptionError('give exactly one of --exp and --opt')
     if opt_path is None:

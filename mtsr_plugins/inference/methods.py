@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 import torch
 
-from mtsr_plugins.inference.image_io import ImageError, resize_alpha, to_channels, write_image
+from mtsr_plugins.checks.errors import ImageError
+from mtsr_plugins.inference.image_io import resize_alpha, to_channels, write_image
 from mtsr_plugins.inference.speed import PRECISIONS, prepare
 from mtsr_plugins.inference.tiling import auto_tile, float64_copy, pad_to_multiple, receptive_field_radius, run_tiled
 from mtsr_plugins.utils.seg_vis import colorize_labels, default_palette, overlay

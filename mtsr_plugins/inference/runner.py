@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mtsr_plugins.inference.image_io import ImageError, read_image, to_channels
+from mtsr_plugins.checks.errors import ImageError
+from mtsr_plugins.inference.image_io import read_image, to_channels
 from mtsr_plugins.inference.methods import Outputs
 
 

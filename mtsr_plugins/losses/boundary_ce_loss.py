@@ -7,11 +7,12 @@ count as a class here, so the border of an unlabelled region is masked as well. 
 """
 import torch
 import torch.nn.functional as F
+from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn as nn
 
-from basicsr.utils.registry import LOSS_REGISTRY
-
-from mtsr_plugins.options_check import check_choice, check_number
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 
 
 def disk_kernel(radius, device=None):
@@ -64,19 +65,17 @@ class BoundaryMaskedCELoss(nn.Module):
     forward(logits (N,C,H,W), label (N,H,W) int) -> loss. The label must have the logits' size.
     """
 
+    option_keys = Section({'reduction': Refine(choices=('none', 'mean', 'sum')), 'boundary_radius': Refine(low=0),
+                           'loss_weight': Refine(low=0)})
+
     def __init__(self, loss_weight=1.0, boundary_radius=2, ignore_index=255, reduction='mean'):
         super().__init__()
-        self.check_options({'reduction': reduction, 'boundary_radius': boundary_radius}, 'train.seg_opt')
+        check_arguments(type(self), 'loss', {'reduction': reduction, 'boundary_radius': boundary_radius},
+                        'train.seg_opt')
         self.loss_weight = loss_weight
         self.boundary_radius = boundary_radius
         self.ignore_index = ignore_index
         self.reduction = reduction
-
-    @classmethod
-    def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        check_choice(section, path, 'reduction', ('none', 'mean', 'sum'), 'mean')
-        check_number(section, path, 'boundary_radius', 2, low=0, kind=int, allow_none=True)
 
     def mask(self, label):
         """(N,H,W) bool: True where the CE is dropped for being near a boundary (for pictures: black = masked)."""

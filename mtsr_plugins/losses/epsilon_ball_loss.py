@@ -1,11 +1,12 @@
 """The epsilon-ball latent loss of TAD (Schaefer 2019, section 3.3)."""
 import torch
 import torch.nn.functional as F
+from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn
 
-from basicsr.utils.registry import LOSS_REGISTRY
-
-from mtsr_plugins.options_check import OptionError, check_choice
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 
 
 @LOSS_REGISTRY.register()
@@ -27,20 +28,15 @@ class EpsilonBallL1Loss(nn.Module):
     Shapes: pred (SLR) and target (guidance) (B, C, h, w), same shape, values in [0, 1]. Returns a scalar.
     """
 
+    option_keys = Section({'reduction': Refine(choices=('mean', )), 'epsilon': Refine(low=0),
+                           'loss_weight': Refine(low=0)})
+
     def __init__(self, loss_weight=1.0, epsilon=1.0, reduction='mean'):
         super().__init__()
-        self.check_options({'epsilon': epsilon, 'reduction': reduction}, 'train.latent_opt')
+        check_arguments(type(self), 'loss', {'epsilon': epsilon, 'reduction': reduction}, 'train.latent_opt')
         self.loss_weight = float(loss_weight)
         self.epsilon = float(epsilon)
         self.last_ratio = None  # the ratio of the last call, in percent (for logging)
-
-    @classmethod
-    def check_options(cls, section, path, opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built."""
-        check_choice(section, path, 'reduction', ('mean',), 'mean')
-        epsilon = section.get('epsilon', 1.0)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
-            raise OptionError(f'{path}.epsilon: expected a number >= 0 (percent), got {epsilon!r}')
 
     def ratio(self, pred, target):
         """100 * mean|pred - target| / max|pred - target| as a float tensor (0 when both are equal)."""

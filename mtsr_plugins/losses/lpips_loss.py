@@ -14,6 +14,10 @@ import torch
 from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn
 
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
+
 # torchvision file names of the ImageNet backbones that lpips uses.
 BACKBONE_FILES = {
     'alex': 'alexnet-owt-7be5be79.pth',
@@ -57,15 +61,18 @@ class LPIPSLoss(nn.Module):
         loss_weight (float): weight (the paper's lambda_lpips = 0.1).
         net (str): 'alex' (default, as the paper's LPIPS), 'vgg' or 'squeeze'.
         random_backbone (bool): random backbone instead of ImageNet weights (tests / offline demos only).
+        reduction (str): only 'mean' (over the batch).
 
     forward(pred, target): (B, 3, H, W) RGB in [0, 1] -> scalar tensor. The LPIPS net is frozen and stays in eval
     mode; gradients flow to ``pred`` only.
     """
 
+    option_keys = Section({'reduction': Refine(choices=('mean', )), 'net': Refine(choices=('alex', 'vgg', 'squeeze')),
+                           'loss_weight': Refine(low=0)})
+
     def __init__(self, loss_weight=1.0, net='alex', random_backbone=False, reduction='mean'):
         super().__init__()
-        if reduction != 'mean':
-            raise ValueError(f"LPIPSLoss supports reduction 'mean' only, got '{reduction}'")
+        check_arguments(type(self), 'loss', {'reduction': reduction, 'net': net}, 'train.perceptual_opt')
         self.loss_weight = loss_weight
         self.random_backbone = random_backbone
         self.net = build_lpips_net(net, random_backbone)

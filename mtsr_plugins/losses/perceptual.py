@@ -4,12 +4,11 @@ from contextlib import contextmanager
 from copy import deepcopy
 
 import torch
-from torch import nn as nn
-
 from basicsr.losses import build_loss
 from basicsr.utils import get_root_logger
+from torch import nn as nn
 
-from mtsr_plugins.options_check import MissingFileError
+from mtsr_plugins.checks.errors import MissingFileError
 
 
 def vgg_weights_file(vgg_type):

@@ -1,11 +1,12 @@
 """SOF-VSR's optical-flow losses (Wang et al., ACCV 2018; weights from the authors' ``TIP/train.py``)."""
 import torch.nn.functional as F
+from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn
 
-from basicsr.utils.registry import LOSS_REGISTRY
-
 from mtsr_plugins.archs.sofvsr_arch import flow_warp
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.options import check_arguments
+from mtsr_plugins.checks.signatures import Refine
 
 
 def flow_smoothness(flow):
@@ -25,16 +26,23 @@ class SOFVSRFlowLoss(nn.Module):
     result is ``loss_weight * mean over neighbours of sum_k level_weights[k] * L_k``. The authors' values:
     loss_weight 0.01, level_weights (0.1, 0.2, 1.0), smooth_weight 0.1 (their total: MSE(SR, HR) + this).
 
+    Args:
+        loss_weight (float): weight of the whole flow loss (0.01).
+        level_weights (list[float]): weights of levels 1, 2 and 3 (0.1, 0.2, 1.0).
+        smooth_weight (float): weight of the flow smoothness term within each level (0.1).
+
     Args (forward):
         flows (tuple): (flow1, flow2, flow3) from ``SOFVSRNet(..., return_flows=True)``, (N, T-1, 2, h_k, w_k).
         lr (Tensor): (N, T, C, h, w) the network input.  hr (Tensor): (N, T, C, s*h, s*w) the HR frames.
     Returns: a scalar.
     """
 
+    option_keys = Section({'level_weights': Refine(length=3, item=Key('number')), 'loss_weight': Refine(low=0),
+                           'smooth_weight': Refine(low=0)})
+
     def __init__(self, loss_weight=0.01, level_weights=(0.1, 0.2, 1.0), smooth_weight=0.1):
         super().__init__()
-        if len(level_weights) != 3:
-            raise OptionError(f'SOFVSRFlowLoss: level_weights needs 3 values (levels 1-3), got {level_weights!r}')
+        check_arguments(type(self), 'loss', {'level_weights': list(level_weights)}, 'train.flow_opt')
         self.loss_weight, self.level_weights = float(loss_weight), [float(w) for w in level_weights]
         self.smooth_weight = float(smooth_weight)
 

@@ -4,6 +4,8 @@ import torch
 from basicsr.metrics.metric_util import reorder_image
 from basicsr.utils.registry import METRIC_REGISTRY
 
+from mtsr_plugins.checks.declaration import Section
+from mtsr_plugins.checks.signatures import Refine
 from mtsr_plugins.losses.lpips_loss import build_lpips_net
 
 _NETS = {}  # (net, random_backbone) -> LPIPS model, built once per process
@@ -19,9 +21,14 @@ def _to_tensor(img, input_order):
 def calculate_lpips(img, img2, crop_border=0, input_order='HWC', net='alex', random_backbone=False, **kwargs):
     """LPIPS distance between two images as BasicSR's metrics take them.
 
-    img, img2: uint8-range images (BGR, as BasicSR's ``tensor2img`` gives), same shape. ``crop_border`` pixels are
-    cut from each edge. ``random_backbone=True``: random AlexNet/VGG (tests, offline demos; not a real LPIPS).
-    Returns a float (0 = identical).
+    img, img2: uint8-range images (BGR, as BasicSR's ``tensor2img`` gives), same shape. Returns a float (0 =
+    identical).
+
+    Args:
+        crop_border (int): pixels cut from each edge before scoring (0).
+        input_order (str): 'HWC' or 'CHW' layout of the images.
+        net (str): the LPIPS backbone: 'alex' (default, the paper's), 'vgg' or 'squeeze'.
+        random_backbone (bool): a random backbone (tests, offline demos; not a real LPIPS).
     """
     if np.shape(img) != np.shape(img2):
         raise ValueError(f'calculate_lpips: image shapes differ: {np.shape(img)} vs {np.shape(img2)}')
@@ -34,3 +41,7 @@ def calculate_lpips(img, img2, crop_border=0, input_order='HWC', net='alex', ran
         y = y[..., crop_border:-crop_border, crop_border:-crop_border]
     with torch.no_grad():
         return float(_NETS[key](x, y, normalize=True).mean())
+
+
+calculate_lpips.option_keys = Section({'crop_border': Refine(low=0), 'input_order': Refine(choices=('HWC', 'CHW')),
+                                       'net': Refine(choices=('alex', 'vgg', 'squeeze'))})

@@ -8,6 +8,8 @@ label; absent classes have no defined IoU and are left out.
 import numpy as np
 from basicsr.utils.registry import METRIC_REGISTRY
 
+from mtsr_plugins.checks.declaration import Key, Section
+
 
 def _valid_pairs(pred, label, ignore_index):
     pred = np.asarray(pred).astype(np.int64).ravel()
@@ -57,5 +59,9 @@ def calculate_miou(pred, label, num_classes, ignore_index=255, **kwargs):
 
 
 # label metrics: a data-set value is computed from the summed confusion matrix (mtsr_plugins.metrics.dataset_metric)
+IGNORE_INDEX = Key('int', 255, "label value left out (default: the model's, e.g. train.seg_opt.ignore_index)", low=0)
+calculate_pixel_accuracy.option_keys = Section({'ignore_index': IGNORE_INDEX})
+calculate_miou.option_keys = Section({'num_classes': Key('int', None, "classes (default: the model's)", low=1),
+                                      'ignore_index': IGNORE_INDEX})
 calculate_pixel_accuracy.from_confusion = accuracy_from_confusion
 calculate_miou.from_confusion = miou_from_confusion

@@ -25,6 +25,7 @@ from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 from tqdm import tqdm
 
+from mtsr_plugins.checks.declaration import Key, Section
 from mtsr_plugins.data.batched_degradations import lq_from_draws
 from mtsr_plugins.metrics.dataset_metric import DatasetMetrics
 from mtsr_plugins.utils.input_checks import check_label_ids
@@ -42,14 +43,29 @@ class MTSRModel(SRModel):
     batch_keys = ('lq', 'gt', 'label')
     output_keys = ('output', )
     own_metrics = {}  # name -> 'higher' | 'lower': values the model reports besides val.metrics
+    # the keys this class reads beyond BasicSR's SRModel (see mtsr_plugins.checks.known_keys)
+    option_sections = {'val': Section({
+        'ignore_index': Key('int', 255, 'label value left out of the label metrics (mIoU, pixel accuracy) when the '
+                            'model does not name one', low=0),
+        'save_seg': Key('bool', None, 'write a segmentation overlay <image>_seg.png next to each SR image that has a '
+                        'class map (default: val.save_img)'),
+        'palette': Key('list', None, 'RGB colour [r, g, b] (0..255) of each class in the overlays (default: a fixed '
+                       'palette)', item=Key('list', length=3)),
+    })}
 
     @classmethod
     def check_options(cls, section, path='', opt=None):
-        """Run by :func:`mtsr_plugins.options_check.check_options` before anything is built (``section`` is the
-        whole option dict: a model reads several sections); calls :meth:`check_training` in a training run."""
+        """Run before anything is built (:mod:`mtsr_plugins.checks.hooks`; ``section`` is the whole option dict: a
+        model reads several sections): :meth:`check_model`, and :meth:`check_training` in a training run.
+        Subclasses override those two, so that every level's checks run."""
+        cls.check_model(section)
         train_opt = training_section(section)
         if train_opt is not None:
             cls.check_training(train_opt, section)
+
+    @classmethod
+    def check_model(cls, opt):
+        """Cross-key checks of the whole option dict ``opt`` (test and training runs)."""
 
     @classmethod
     def check_training(cls, train_opt, section):

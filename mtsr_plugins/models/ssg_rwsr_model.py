@@ -30,8 +30,11 @@ import torch
 from basicsr.archs import build_network
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from mtsr_plugins.checks import basicsr_keys
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_model_options
 from mtsr_plugins.models.base_model import MTSRModel
-from mtsr_plugins.options_check import OptionError, check_number
 from mtsr_plugins.utils.networks import bare, evaluating
 
 PHASES = ('real', 'synthetic')
@@ -51,21 +54,31 @@ def phase_of(current_iter, phases=PHASES, synthetic_warmup_iter=0):
 class SSGRWSRModel(MTSRModel):
     """SR network ``network_g`` (RRDBNet) guided by segmentation network ``network_s`` (HRNetSegNet)."""
     batch_keys = ('lq', 'gt', 'lq_real', 'label')
+    option_sections = {'train': Section({
+        'phases': Key('list', list(PHASES), "the alternation of steps, by iteration: 'real' (CE of the segmenter on "
+                      "SR(real LR)) and 'synthetic' (L1 + LPIPS on a domain-adapted pair)", item=Key('str', choices=PHASES)),
+        'synthetic_warmup_iter': Key('int', 0, 'the first iterations are all synthetic steps (a stand-in for the '
+                                     "paper's pretrained SR network)", low=0),
+        'update_seg': Key('bool', True, 'train the segmenter in the real steps too (false: frozen, eval mode)'),
+        'ce_opt': Key('mapping', None, 'the cross-entropy of the real steps', keys=Section({
+            'loss_weight': Key('number', 0.01, 'lambda_ce', low=0),
+            'ignore_index': Key('int', 255, 'label value left out of the loss', low=0)})),
+        'optim_s': Key('mapping', None, "the segmenter's optimizer (default Adam, lr 1e-4), as train.optim_g",
+                       keys=basicsr_keys.MODELS['SRModel']['train'].keys['optim_g'].keys),
+        'amp_segmenter': Key('bool', False, 'under train.amp run the segmenter in the lower precision too (default: '
+                             'fp32; bf16 cost the demo 0.64 dB)'),
+    })}
 
     @classmethod
     def check_training(cls, train_opt, section):
         if not section.get('network_s'):
-            raise OptionError('network_s: required by SSGRWSRModel (the segmentation network, e.g. type HRNetSegNet)')
-        phases = train_opt.get('phases', PHASES)
-        if not isinstance(phases, (list, tuple)) or not phases or any(p not in PHASES for p in phases):
-            raise OptionError(f'train.phases: expected a non-empty list of {PHASES}, got {phases!r}')
-        check_number(train_opt, 'train', 'synthetic_warmup_iter', 0, low=0, kind=int)
-        check_number(train_opt.get('ce_opt') or {}, 'train.ce_opt', 'loss_weight', 0.01, low=0)
-        if not isinstance(train_opt.get('amp_segmenter', False), bool):
-            raise OptionError(f"train.amp_segmenter: expected true or false, got {train_opt['amp_segmenter']!r}")
+            raise OptionError('required by SSGRWSRModel (the segmentation network, e.g. type HRNetSegNet)',
+                              path='network_s')
+        if not train_opt.get('phases', PHASES):
+            raise OptionError(f'expected a non-empty list of {PHASES}', path='train.phases')
 
     def __init__(self, opt):
-        self.check_options(opt)
+        check_model_options(type(self), opt)
         self.amp_segmenter = bool((opt.get('train') or {}).get('amp_segmenter', False))
         super().__init__(opt)  # builds net_g; in training, init_training_settings builds net_s
         if not hasattr(self, 'net_s') and opt.get('network_s'):

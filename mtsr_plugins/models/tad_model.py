@@ -2,14 +2,15 @@
 from collections import OrderedDict
 
 import torch
-
 from basicsr.losses import build_loss
 from basicsr.metrics.psnr_ssim import calculate_psnr
 from basicsr.utils import tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_model_options
 from mtsr_plugins.models.base_model import MTSRModel
-from mtsr_plugins.options_check import OptionError, check_number
 from mtsr_plugins.utils.networks import bare
 
 SLR_METRIC = 'psnr_slr'  # PSNR (dB) of the stored SLR against the guidance, always reported in validation
@@ -39,16 +40,29 @@ class TADModel(MTSRModel):
     """
     output_keys = ('output', 'slr')
     own_metrics = {SLR_METRIC: 'higher'}
-
-    @classmethod
-    def check_options(cls, section, path='', opt=None):
-        """Option checks, run by :func:`mtsr_plugins.options_check.check_options` before anything is built
-        (``section`` is the whole option dict: a model reads several sections)."""
-        for key in ('guidance_off_iter', 'quantize_from_iter'):
-            check_number(section.get('tad') or {}, 'tad', key, low=0, kind=int, allow_none=True)
+    option_sections = {
+        '': Section({'tad': Key('mapping', None, "TAD's schedule and test-time switches", keys=Section({
+            'no_tad': Key('bool', False, 'the baseline: the same decoder trained on the plain LR (SLR = guidance), '
+                          'no latent loss'),
+            'guidance_off_iter': Key('int', None, 'from this training iteration on, SLR = encoder(HR) alone (no '
+                                     'guidance added)', low=0),
+            'quantize_from_iter': Key('int', None, 'from this training iteration on, the SLR is rounded to 8 bit '
+                                      '(straight-through gradient)', low=0),
+            'add_guidance': Key('bool', True, 'add the guidance in a test run (false for a model trained past '
+                                'guidance_off_iter)'),
+            'quantize_test': Key('bool', True, 'round the SLR to 8 bit in validation and tests (the image a user '
+                                 'stores)'),
+        }))}),
+        'train': Section({
+            'latent_opt': Key('mapping', None, 'the latent loss between SLR and guidance (EpsilonBallL1Loss; beta = '
+                              'its loss_weight); off with tad.no_tad', typed='loss'),
+            'grad_clip': Key('number', None, 'largest gradient norm (the report clips but gives no value; ~: off)',
+                             low=0, low_open=True),
+        }),
+    }
 
     def __init__(self, opt):
-        self.check_options(opt)
+        check_model_options(type(self), opt)
         tad = opt.get('tad') or {}
         self.no_tad = bool(tad.get('no_tad', False))
         self.guidance_off_iter = tad.get('guidance_off_iter')

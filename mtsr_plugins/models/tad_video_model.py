@@ -3,7 +3,6 @@ from collections import OrderedDict, defaultdict
 from os import path as osp
 
 import torch
-
 from basicsr.archs import build_network
 from basicsr.losses import build_loss
 from basicsr.metrics import calculate_metric
@@ -11,9 +10,11 @@ from basicsr.utils import get_root_logger, imwrite, tensor2img
 from basicsr.utils.color_util import rgb2ycbcr_pt
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mtsr_plugins.archs.tad_arch import make_guidance
+from mtsr_plugins.archs.tad_arch import GUIDANCE_RESIZES, make_guidance
+from mtsr_plugins.checks.declaration import REQUIRED, Key, Section
+from mtsr_plugins.checks.errors import OptionError
+from mtsr_plugins.checks.options import check_model_options
 from mtsr_plugins.models.tad_model import TADModel
-from mtsr_plugins.options_check import OptionError
 
 LR_SOURCES = ('tad', 'bicubic')
 
@@ -40,15 +41,26 @@ class TADVideoModel(TADModel):
     every frame's SR and LR are written to ``visualization/<dataset>/<clip>/``.
     """
 
+    option_sections = {
+        '': Section({'tad_video': Key('mapping', REQUIRED, 'which step of the video pipeline this run is',
+                                      keys=Section({
+                                          'step': Key('int', REQUIRED, '2: TAD fine-tuned on frames; 3: SOF-VSR on LR '
+                                                      'frames', choices=(2, 3)),
+                                          'lr_source': Key('str', 'tad', "step 3's LR frames: 'tad' (the frozen "
+                                                           "step-2 encoder, network_tad) or 'bicubic' (the baseline)",
+                                                           choices=LR_SOURCES),
+                                          'bicubic_resize': Key('str', 'matlab_bicubic', "the resize of lr_source "
+                                                                "'bicubic'", choices=GUIDANCE_RESIZES),
+                                      }))}),
+        'train': Section({'flow_opt': Key('mapping', None, "step 3: SOF-VSR's optical-flow loss (SOFVSRFlowLoss)",
+                                          typed='loss')}),
+    }
+
     def __init__(self, opt):
+        check_model_options(type(self), opt)
         tv = opt.get('tad_video') or {}
         self.step, self.lr_source = tv.get('step'), tv.get('lr_source', 'tad')
         self.bicubic_resize = tv.get('bicubic_resize', 'matlab_bicubic')
-        if self.step not in (2, 3):
-            raise OptionError(f'TADVideoModel: tad_video.step must be 2 (TAD on frames) or 3 (SOF-VSR), '
-                              f'got {self.step!r}')
-        if self.lr_source not in LR_SOURCES:
-            raise OptionError(f'TADVideoModel: tad_video.lr_source must be one of {LR_SOURCES}, got {self.lr_source!r}')
         self.net_tad = None
         self.clip_results = {}
         super().__init__(opt)

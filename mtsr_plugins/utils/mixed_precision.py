@@ -15,9 +15,17 @@ import os
 
 import torch
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.checks.declaration import Key, Section
+from mtsr_plugins.checks.errors import OptionError
 
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+OPTION_KEYS = {'train': Section({
+    'amp': Key(('str', 'bool'), None, 'mixed precision: bf16 or fp16 autocast for training steps and tests '
+               '(~, false or fp32: off)', choices=(None, False, 'fp32', 'bf16', 'fp16')),
+    'channels_last': Key('bool', False, 'networks and 4-D batches in channels-last memory format'),
+    'deterministic': Key('bool', False, 'deterministic cuDNN / PyTorch algorithms, so a resumed GPU run repeats a '
+                         'straight one'),
+})}
 
 
 class _ScaleGradient(torch.autograd.Function):

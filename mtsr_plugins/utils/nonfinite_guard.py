@@ -7,6 +7,13 @@ never touched by it. With ``train.nonfinite_loss: skip`` the iteration is droppe
 """
 import torch
 
+from mtsr_plugins.checks.declaration import Key, Section
+
+OPTION_KEYS = {'train': Section({
+    'nonfinite_loss': Key('str', 'raise', "a NaN or infinite loss: 'raise' stops training naming the iteration and "
+                          "the loss, 'skip' drops the iteration", choices=('raise', 'skip')),
+})}
+
 
 class NonFiniteLossError(FloatingPointError):
     pass

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mtsr_plugins import data_scan
-from mtsr_plugins.utils.input_checks import DataError
+from mtsr_plugins.checks import data_scan
+from mtsr_plugins.checks.errors import DataError
 
 
 def seg_folders(root, n=6, hr=16, scale=4, label_value=1):

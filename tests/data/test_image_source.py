@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from mtsr_plugins.checks.errors import DataError
 from mtsr_plugins.data.image_source import ImageReader, image_paths, random_crop_origin, to_tensor
-from mtsr_plugins.utils.input_checks import DataError
 
 
 def _write_images(folder, count=3, size=(20, 24)):
@@ -60,8 +60,8 @@ def test_to_tensor_is_rgb_in_unit_range():
 
 
 def test_label_files_grey_three_channel_is_reduced_and_colour_is_named(tmp_path):
-    from mtsr_plugins.data_scan import read_label
-    from mtsr_plugins.utils.input_checks import DataError
+    from mtsr_plugins.checks.data_scan import read_label
+    from mtsr_plugins.checks.errors import DataError
     ids = np.arange(12, dtype=np.uint8).reshape(3, 4)
     cv2.imwrite(str(tmp_path / 'grey.png'), np.repeat(ids[..., None], 3, axis=2))
     colour = np.repeat(ids[..., None], 3, axis=2)

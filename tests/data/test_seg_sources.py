@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from mtsr_plugins import data_scan
+from mtsr_plugins.checks import data_scan
 from mtsr_plugins.data.paired_seg_dataset import PairedImageSegDataset, downscale_label_nearest
 from mtsr_plugins.data.real_lr_seg_dataset import RealLRSegDataset
 from mtsr_plugins.data.subimages import extract_subimages

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from mtsr_plugins.checks.errors import OptionError
 from mtsr_plugins.data.tad_video_dataset import TADVideoDataset, split_clips
-from mtsr_plugins.options_check import OptionError
 
 DELTA = 20  # frame k = base + k * DELTA (grey levels), so the frame index can be read back from any crop
 

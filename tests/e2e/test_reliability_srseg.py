@@ -2,10 +2,15 @@
 import numpy as np
 import pytest
 import torch
-
-from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
-from conftest import logged_metric, short_schedule, train_two_process_cpu
-
+from conftest import (
+    assert_exact_resume,
+    assert_train_fails_in_one_line,
+    load_options,
+    logged_metric,
+    point_datasets_at,
+    short_schedule,
+    train_two_process_cpu,
+)
 
 
 def tiny_options(demo_root, name='srseg_tiny'):
@@ -36,8 +41,8 @@ def _write_set(root, n=2, hr=16, scale=4, label_value=1):
 
 
 def test_dataset_names_corrupt_files_bad_pairs_and_label_ids(tmp_path):
+    from mtsr_plugins.checks.errors import DataError
     from mtsr_plugins.data.paired_seg_dataset import PairedImageSegDataset
-    from mtsr_plugins.utils.input_checks import DataError
     opt = _write_set(tmp_path)
     (tmp_path / 'HR' / 'x1.png').write_bytes(b'not a png')
     with pytest.raises(DataError, match=r"dataroot_gt: image file '.*x1\.png' is unreadable"):
@@ -63,7 +68,7 @@ def test_model_refuses_bad_stages_radius_crop_and_label_ids(tmp_path):
     from basicsr.models import build_model
     from test_srseg_model import batch, make_opt
 
-    from mtsr_plugins.options_check import OptionError
+    from mtsr_plugins.checks.errors import OptionError
     with pytest.raises(OptionError, match=r'train.stage_iters: expected .* got \[4, 2\]'):
         build_model(make_opt(tmp_path, stage_iters=(4, 2)))
     opt = make_opt(tmp_path)

@@ -7,10 +7,16 @@ import sys
 
 import numpy as np
 import pytest
-
-from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
-from conftest import logged_metric, short_schedule, train_two_process_cpu, write_options
-
+from conftest import (
+    assert_exact_resume,
+    assert_train_fails_in_one_line,
+    load_options,
+    logged_metric,
+    point_datasets_at,
+    short_schedule,
+    train_two_process_cpu,
+    write_options,
+)
 
 
 def tiny_options(demo_root, work, name='ssg_tiny'):
@@ -39,8 +45,8 @@ def tiny_options(demo_root, work, name='ssg_tiny'):
 
 
 def test_kernel_and_noise_pools_that_are_empty_or_malformed_are_named(tmp_path):
+    from mtsr_plugins.checks.errors import OptionError
     from mtsr_plugins.data.degradation_pool import load_kernel_pool, load_noise_pool
-    from mtsr_plugins.options_check import OptionError
     cases = {'empty.npy': np.zeros((0, 9, 9), np.float32), 'zero.npy': np.zeros((2, 9, 9), np.float32),
              'oblong.npy': np.ones((2, 9, 7), np.float32)}
     for name, pool in cases.items():
@@ -70,8 +76,8 @@ def test_kernel_and_noise_pools_that_are_empty_or_malformed_are_named(tmp_path):
 def test_real_lr_dataset_names_label_ids_size_pairs_and_corrupt_files(tmp_path):
     import cv2
 
+    from mtsr_plugins.checks.errors import DataError
     from mtsr_plugins.data.real_lr_seg_dataset import RealLRSegDataset
-    from mtsr_plugins.utils.input_checks import DataError
     for sub in ('lr', 'lab', 'hr'):
         (tmp_path / sub).mkdir()
     for i in range(2):
@@ -96,7 +102,7 @@ def test_model_names_label_ids_and_guards_the_ce(tmp_path):
     from basicsr.models import build_model
     from test_ssg_rwsr import _model_opt
 
-    from mtsr_plugins.options_check import OptionError
+    from mtsr_plugins.checks.errors import OptionError
     from mtsr_plugins.utils.nonfinite_guard import NonFiniteLossError, _loss_modules, guard_model
     torch.set_num_threads(1)
     opt = _model_opt(tmp_path)

@@ -1,9 +1,14 @@
 """TAD reliability: clear start-up errors, exact resume across the quantisation switch, 2-process CPU DDP."""
 import pytest
-
-from conftest import assert_exact_resume, assert_train_fails_in_one_line, load_options, point_datasets_at
-from conftest import logged_metric, short_schedule, train_two_process_cpu
-
+from conftest import (
+    assert_exact_resume,
+    assert_train_fails_in_one_line,
+    load_options,
+    logged_metric,
+    point_datasets_at,
+    short_schedule,
+    train_two_process_cpu,
+)
 
 
 def tiny_options(demo_root, name='tad_tiny'):
@@ -21,8 +26,8 @@ def test_dataset_names_corrupt_and_too_small_images(tmp_path):
     import cv2
     import numpy as np
 
+    from mtsr_plugins.checks.errors import DataError
     from mtsr_plugins.data.tad_image_dataset import TADImageDataset
-    from mtsr_plugins.utils.input_checks import DataError
     opt = dict(name='t', dataroot_gt=str(tmp_path), io_backend={'type': 'disk'}, scale=2, phase='train', gt_size=16)
     for i in range(6):
         cv2.imwrite(str(tmp_path / f'{i}.png'), np.zeros((20, 20, 3), np.uint8))
@@ -44,9 +49,9 @@ def test_negative_epsilon_and_bad_schedule_are_refused(tmp_path):
     from basicsr.models import build_model
     from test_tad_units import _model_opt
 
+    from mtsr_plugins.checks.errors import OptionError
     from mtsr_plugins.losses.epsilon_ball_loss import EpsilonBallL1Loss
-    from mtsr_plugins.options_check import OptionError
-    with pytest.raises(OptionError, match=r'train.latent_opt.epsilon: expected a number >= 0 \(percent\), got -1'):
+    with pytest.raises(OptionError, match=r'train.latent_opt.epsilon: expected a number >= 0, got -1'):
         EpsilonBallL1Loss(epsilon=-1)
     opt = _model_opt(tmp_path)
     opt['train']['latent_opt']['epsilon'] = -0.5

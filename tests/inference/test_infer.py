@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from infer_helpers import as_input, make_experiment, tiny_net, to_8bit_rgb, write_random_image
 from torch import nn
 
-from infer_helpers import as_input, make_experiment, tiny_net, to_8bit_rgb, write_random_image
+from mtsr_plugins.checks.errors import ImageError
 from mtsr_plugins.infer import main as infer_main
 from mtsr_plugins.inference.loading import load_model, newest_weights
-from mtsr_plugins.inference.image_io import ImageError
 from mtsr_plugins.inference.methods import Outputs, make_runner
 from mtsr_plugins.inference.tiling import float64_copy, receptive_field_radius
 

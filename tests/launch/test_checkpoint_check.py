@@ -3,7 +3,8 @@ import collections
 import pytest
 import torch
 
-from mtsr_plugins.checkpoint_check import CheckpointError, check_checkpoint
+from mtsr_plugins.checks.checkpoint import check_checkpoint
+from mtsr_plugins.checks.errors import CheckpointError
 
 
 class Foreign:

@@ -6,10 +6,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO_ROOT, logged_metric
-from mtsr_plugins.data.degradation_pool import (degrade, extract_noise_patches, noise_patch_mask,
-                                                random_anisotropic_gaussian_kernels)
+
+from mtsr_plugins.data.degradation_pool import (
+    degrade,
+    extract_noise_patches,
+    noise_patch_mask,
+    random_anisotropic_gaussian_kernels,
+)
 from mtsr_plugins.models.ssg_rwsr_model import phase_of
 
 REPO = REPO_ROOT  # the repository (conftest)
@@ -207,6 +211,7 @@ def test_segmenter_runs_in_fp32_under_bf16_unless_asked(tmp_path, amp_segmenter,
     """Under train.amp the real step's HRNet sees a float32 SR batch and gives float32 logits (autocast off for it),
     while SR itself runs in bf16; train.amp_segmenter: true runs HRNet under autocast too."""
     from basicsr.models import build_model
+
     from mtsr_plugins.utils.mixed_precision import configure_precision
     opt = _model_opt(tmp_path)
     opt['train'].update(amp='bf16', amp_segmenter=amp_segmenter)
@@ -222,10 +227,12 @@ def test_segmenter_runs_in_fp32_under_bf16_unless_asked(tmp_path, amp_segmenter,
 
 
 def test_amp_segmenter_must_be_a_bool():
+    from mtsr_plugins.checks.errors import OptionError
+    from mtsr_plugins.checks.options import check_model_options
     from mtsr_plugins.models.ssg_rwsr_model import SSGRWSRModel
-    from mtsr_plugins.options_check import OptionError
-    with pytest.raises(OptionError, match='train.amp_segmenter'):
-        SSGRWSRModel.check_training({'amp_segmenter': 'yes'}, {'network_s': {'type': 'HRNetSegNet'}})
+    opt = {'is_train': True, 'network_s': {'type': 'HRNetSegNet'}, 'train': {'amp_segmenter': 'yes'}}
+    with pytest.raises(OptionError, match="^train.amp_segmenter: expected true or false, got 'yes'$"):
+        check_model_options(SSGRWSRModel, opt)
 
 
 # ---------------------------------------------------------------- end to end (slow)

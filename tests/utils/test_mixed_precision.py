@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mtsr_plugins.options_check import OptionError
+from mtsr_plugins.checks.errors import OptionError
 from mtsr_plugins.utils.mixed_precision import configure_precision
 
 
