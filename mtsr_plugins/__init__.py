@@ -22,8 +22,9 @@ import_all()
 def _patch_when_basicsr_script_runs():
     """BasicSR's own train.py / test.py as the program gets what mtsr-train / mtsr-test add (see launch)."""
     from mtsr_plugins.checks.errors import PatchError
-    from mtsr_plugins.launch import patch_for_basicsr_script
+    from mtsr_plugins.launch import patch_for_basicsr_script, wrap_pipelines
     try:
+        wrap_pipelines()
         patch_for_basicsr_script()
     except PatchError as err:
         import warnings

@@ -429,14 +429,16 @@ def _patch_script_globals():
         main.load_resume_state = load_resume_state
 
 
-def _run(pipeline, command):
+def run_pipeline(pipeline, root_path, command):
+    """Patch BasicSR (exit 3 when it cannot be), run one of its pipelines, and end a bad start in one line per
+    problem with exit code 2."""
     try:
         patch_basicsr()
     except PatchError as err:
         print(f'{command}: this BasicSR cannot be patched: {err}', file=sys.stderr)
         sys.exit(3)
     try:
-        pipeline(os.getcwd())
+        pipeline(root_path)
     except OptionError as err:
         for problem in getattr(err, 'problems', [err]):
             print(f'{command}: error in the options or data: {problem}', file=sys.stderr)
@@ -446,10 +448,28 @@ def _run(pipeline, command):
 
 
 def train_main():
-    from basicsr.train import train_pipeline
-    _run(train_pipeline, 'mtsr-train')
+    run_pipeline(original('basicsr.train', 'train_pipeline'), os.getcwd(), 'mtsr-train')
 
 
 def test_main():
-    from basicsr.test import test_pipeline
-    _run(test_pipeline, 'mtsr-test')
+    run_pipeline(original('basicsr.test', 'test_pipeline'), os.getcwd(), 'mtsr-test')
+
+
+def wrap_pipelines():
+    """``basicsr.train.train_pipeline`` / ``basicsr.test.test_pipeline`` patch BasicSR when they are called, so a
+    toolbox whose own train.py calls them (Real-ESRGAN's, HAT's) runs with the same checks and saves as mtsr-train.
+    Nothing changes until one is called."""
+    import basicsr.test
+    import basicsr.train
+    for module, name in ((basicsr.train, 'train_pipeline'), (basicsr.test, 'test_pipeline')):
+        found = getattr(module, name)
+        if getattr(found, 'mtsr_patched', False):
+            continue
+        _ORIGINALS.setdefault((module.__name__, name), found)
+
+        def pipeline(root_path, _found=found):
+            run_pipeline(_found, root_path, 'basicsr')
+
+        pipeline.mtsr_patched = True
+        pipeline.__doc__ = found.__doc__
+        setattr(module, name, pipeline)

@@ -88,7 +88,11 @@ class SR2Net(nn.Module):
         mode (str): 'parallel' (SR², classifier on the shared LR features) or 'sequential' (baseline: classifier on
             the SR output).
         with_classifier (bool): False builds the SR network alone (FSRCNN / WDSR baselines); logits are then None.
-        d, s, m: FSRCNN widths / mapping depth (56, 12, 4). num_feat, num_block: WDSR width / blocks (32, 16).
+        d (int): FSRCNN: width of the feature extraction and expansion layers (56).
+        s (int): FSRCNN: width of the shrunk mapping layers (12).
+        m (int): FSRCNN: number of mapping layers (4).
+        num_feat (int): WDSR: feature width (32).
+        num_block (int): WDSR: residual blocks (16).
         cls_hidden (int): width of the classifier's first dense layer (1000).
 
     Shapes: lq (N, num_in_ch, h, w) in [0, 1] -> sr (N, num_in_ch, h*scale, w*scale), logits (N, num_classes).

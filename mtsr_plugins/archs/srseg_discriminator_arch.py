@@ -27,8 +27,9 @@ class SRSEGDiscriminator(VGGStyleDiscriminator):
     """VGG-style discriminator for square inputs of ``input_size`` (>= 32) pixels.
 
     Args:
-        num_in_ch (int): image channels. num_feat (int): first conv width (64; widths go up to 8*num_feat = 512).
-        input_size (int): the HR crop size ``datasets.train.gt_size`` (paper: 82).
+        num_in_ch (int): image channels.
+        num_feat (int): first conv width (64; widths go up to 8*num_feat = 512).
+        input_size (int): the HR crop size ``datasets.train.gt_size`` (paper: 82; 80 in the x4 option files).
         num_hidden (int): width of the first dense layer (BasicSR: 100; SRGAN: 1024).
 
     forward: (N,C,input_size,input_size) -> (N,1) logits (real/fake before the sigmoid).

@@ -135,15 +135,15 @@ def candidates_of(opt, unjudged):
 
 
 _current = []  # the KeyWatch of this process's run
+_notes = []  # the option check's notes, logged once the model is built
 
 
 def start_watching(opt, findings):
     """Watch the keys the check could not judge (``findings.unjudged``); returns the options the model should
-    get (see :meth:`KeyWatch.install`). Notes of the check go to the log."""
-    from basicsr.utils import get_root_logger
-    for note in findings.notes:
-        get_root_logger().info(f'option check: {note}')
+    get (see :meth:`KeyWatch.install`). The check's notes are logged when the model is built (BasicSR's log is
+    not set up yet when the options are checked)."""
     _current.clear()
+    _notes[:] = findings.notes
     candidates = candidates_of(opt, findings.unjudged)
     if not candidates:
         return opt
@@ -166,7 +166,12 @@ def options_for_model(opt):
 def report_after_first_calls(model, has_validation):
     """Wrap ``model.optimize_parameters`` and ``model.validation`` so that the first call of each reports the keys
     still unread (validation's sections only after the first validation, when the run has one)."""
+    import logging
+
     from basicsr.utils import get_root_logger
+    for note in _notes:
+        logging.getLogger('basicsr').info(f'option check: {note}')
+    _notes.clear()
     watch_ = current()
     if watch_ is None:
         return model

@@ -16,7 +16,8 @@ import difflib
 
 from mtsr_plugins.checks.declaration import KINDS
 from mtsr_plugins.checks.errors import MissingFileError, OptionError, OptionProblems, key_path
-from mtsr_plugins.checks.known_keys import FOREIGN, MODEL_SECTIONS, model_keys, registry, top_section, typed_section
+from mtsr_plugins.checks.known_keys import (FOREIGN, MODEL_SECTIONS, every_run, model_keys, registry, top_section,
+                                            typed_section)
 
 _check_files = contextvars.ContextVar('mtsr_check_files', default=True)
 _building = contextvars.ContextVar('mtsr_building_section', default=None)
@@ -135,6 +136,9 @@ class _Walk:
         self.model_sections, self.model_declared = model_keys(self.model_cls)
         if self.model_cls is None:  # no (or no registered) model_type, named as such: its sections go unjudged
             self.model_declared = False
+        elif not self.model_declared:
+            self.found.notes.append(f"model_type: {opt['model_type']} comes from '{self.model_cls.__module__}', which "
+                                    'this check does not know; the keys it may read are watched while the run starts')
         self.top = top_section(self.model_sections)
 
     def _model_registered(self):
@@ -202,7 +206,7 @@ class _Walk:
             self.found.notes.append(f"{path}: type {name} comes from '{module}', which this check does not know; "
                                     'its keys are not judged here')
             if kind == 'dataset':  # the others are called with their keys as arguments: nothing to watch
-                self.found.unjudged[path] = None
+                self.found.unjudged[path] = every_run()[1].names()  # BasicSR's pipelines read these
             return
         self.section(values, section.merged(key.adds), path, filled=key.filled)
 

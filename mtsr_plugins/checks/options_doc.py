@@ -30,7 +30,7 @@ def _kind(key):
         return 'one of ' + ', '.join(f'`{c!r}`' for c in key.choices)
     text = ' or '.join(key.kinds)
     if key.typed:
-        text += f' (a {key.typed} section: see its type)'
+        text += ' (its keys: those of the type it names)'
     if key.low is not None or key.high is not None:
         low = '' if key.low is None else f'{">" if key.low_open else ">="} {key.low}'
         high = '' if key.high is None else f'<= {key.high}'
