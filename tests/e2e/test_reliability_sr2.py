@@ -101,7 +101,7 @@ def test_dataset_names_bad_labels_fractions_and_noise(tmp_path):
                         (dict(val_fraction=1.0), 'datasets.train.val_fraction: expected a number below 1, got 1.0'),
                         (dict(test_fraction=-0.1), 'datasets.train.test_fraction: expected a number >= 0'),
                         (dict(max_images=0), 'datasets.train.max_images: expected an integer >= 1 or ~, got 0'),
-                        (dict(split='dev'), "datasets.train.split: expected 'train', 'val' or 'test', got 'dev'"),
+                        (dict(split='dev'), "datasets.train.split: expected one of ['train', 'val', 'test'], got 'dev'"),
                         (dict(dataroot=str(tmp_path / 'nope')), "datasets.train.dataroot: folder '"),
                         (dict(scale=3), 'image size 28x28 is not divisible by scale 3')]:
         with pytest.raises(OptionError) as err:
