@@ -18,6 +18,7 @@ def build_parser():
     add_model_arguments(p)
     p.add_argument('--format', choices=('onnx', 'torchscript'), required=True)
     p.add_argument('-o', '--output', required=True, help='file to write (.onnx / .pt)')
+    p.add_argument('--overwrite', action='store_true', help='replace an existing output file')
     p.add_argument('--check', action='store_true', help='run the file on a random input and compare with PyTorch')
     p.add_argument('--tol', type=float, default=1e-3, help='largest accepted |difference| for --check (1e-3)')
     return p
@@ -30,9 +31,11 @@ def main(argv=None):
     from mtsr_plugins.checks.errors import OptionError
     from mtsr_plugins.inference.exporting import check_export, export
     from mtsr_plugins.inference.loading import load_model
+    from mtsr_plugins.inference.runner import check_writable
     try:
+        check_writable(args.output, folder=False, overwrite=args.overwrite)
         loaded = load_model(args.exp, args.opt, args.weights)
-    except OptionError as err:
+    except OptionError as err:  # ImageError and CheckpointError are OptionErrors
         print(f'mtsr-export: error: {err}', file=sys.stderr)
         return 2
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

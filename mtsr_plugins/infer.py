@@ -61,6 +61,8 @@ def main(argv=None):
             raise OptionError('--device cuda: torch sees no CUDA device')
         if args.batch < 1:
             raise OptionError(f'--batch must be >= 1, got {args.batch}')
+        if args.tile is not None and args.tile < 0:
+            raise OptionError(f'--tile must be >= 0 (0: fit the free GPU memory), got {args.tile}')
         if args.tile_pad is not None and args.tile_pad < 0:
             raise OptionError(f'--tile-pad must be >= 0, got {args.tile_pad}')
         files = list_images(args.input)

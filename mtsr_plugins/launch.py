@@ -30,6 +30,7 @@ does BasicSR's own train.py / test.py run as the program (:func:`patch_for_basic
 where BasicSR defines them too, since the script imports them itself); in any other program ``import mtsr_plugins``
 changes nothing in BasicSR.
 """
+import logging
 import os
 import sys
 from os import path as osp
@@ -47,11 +48,14 @@ from mtsr_plugins.checks.option_file import as_parsed, read_option_file
 from mtsr_plugins.data.prefetch_thread import make_stoppable
 from mtsr_plugins.data.prefetch_thread import stop_all as stop_prefetch_threads
 from mtsr_plugins.startup import prebuild, take_dataset, take_model
-from mtsr_plugins.utils.atomic_files import atomic_torch_save
+from mtsr_plugins.utils import interrupts
+from mtsr_plugins.utils.log_files import log_to_files
 from mtsr_plugins.utils.mixed_precision import configure_precision
 from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
 from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
+from mtsr_plugins.utils.run_lock import lock_run
+from mtsr_plugins.utils.safe_saving import SaveFailed, checked_save, keep_newest_after_save
 
 
 def find_resume_state_path(opt):
@@ -185,14 +189,15 @@ def _is_training_state(obj):
 
 
 class _TorchWithAtomicSave:
-    """Stands in for the name ``torch`` inside ``basicsr.models.base_model``: torch itself, but save() is atomic
-    and a training state gets the RNG states added."""
+    """Stands in for the name ``torch`` inside ``basicsr.models.base_model``: torch itself, but save() is atomic,
+    checks the free space first and fails loudly (:mod:`mtsr_plugins.utils.safe_saving`), and a training state
+    gets the RNG states added."""
 
     @staticmethod
     def save(obj, path, *args, **kwargs):
         if _is_training_state(obj):
             obj = dict(obj, rng_states=capture_rng_states())
-        atomic_torch_save(obj, path, *args, **kwargs)
+        checked_save(obj, path, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(torch, name)
@@ -242,6 +247,10 @@ def parse_and_check_options(root_path, is_train=True):
         raise OptionError(f'BasicSR could not read the options ({type(err).__name__}: {err})') from None
     opt['auto_resume'] = args.auto_resume
     key_use.start_watching(opt, before_start(opt, is_train=is_train))
+    if opt.get('rank', 0) == 0:  # one run per experiment folder: before BasicSR makes or renames it
+        lock_run(root_path, 'experiments' if is_train else 'results', opt['name'])
+    if is_train:
+        interrupts.install()
     if not is_train:
         prebuild(opt, sorted(opt['datasets'].items()), _basicsr_build_dataset, build_guarded_model)
     return opt, args
@@ -272,6 +281,7 @@ def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=Fa
         sampler.seed = int(seed or 0)
     loader = make_stoppable(build_dataloader(dataset, dataset_opt, num_gpu=num_gpu, dist=dist, sampler=sampler,
                                              seed=seed))
+    interrupts.protect_workers(loader)
     if dataset_opt.get('phase') == 'train' and getattr(loader, 'generator', None) is None:
         loader.generator = torch.Generator().manual_seed(int(seed or 0))
     return loader
@@ -284,6 +294,8 @@ def build_guarded_model(opt):
     model = configure_precision(build_model(key_use.options_for_model(opt)), opt)
     if opt.get('is_train'):
         guard_model(model, (opt.get('train') or {}).get('nonfinite_loss', 'raise'))
+        interrupts.stop_at_iteration_boundary(model)
+        keep_newest_after_save(model)
     return key_use.report_after_first_calls(model, has_validation=bool(opt.get('val')))
 
 
@@ -398,6 +410,11 @@ def basicsr_script_running(argv=None, orig_argv=None):
 def _report_and_exit(exc_type, exc, tb, previous=sys.excepthook):
     """sys.excepthook of BasicSR's own scripts: an OptionError is one line per problem and exit code 2 (the full
     traceback goes to the log when there is one), anything else as before."""
+    if issubclass(exc_type, SaveFailed):
+        _report_save_failure(exc, 'basicsr')
+        stop_prefetch_threads()
+        sys.stdout.flush()
+        os._exit(1)
     if not issubclass(exc_type, OptionError):
         return previous(exc_type, exc, tb)
     import logging
@@ -443,8 +460,18 @@ def run_pipeline(pipeline, root_path, command):
         for problem in getattr(err, 'problems', [err]):
             print(f'{command}: error in the options or data: {problem}', file=sys.stderr)
         sys.exit(2)
+    except SaveFailed as err:
+        _report_save_failure(err, command)
+        sys.exit(1)
     finally:
         stop_prefetch_threads()
+
+
+def _report_save_failure(err, command):
+    """One line for the user; the traceback goes to the run's log file only."""
+    log_to_files('saving failed', logging.ERROR, (type(err), err, err.__traceback__))
+    state_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(err.path))), 'training_states')
+    print(f'{command}: {err.line(state_dir)}', file=sys.stderr, flush=True)
 
 
 def train_main():

@@ -30,17 +30,39 @@ def demo_root(tmp_path_factory):
     return root
 
 
-def run_module(args, cwd, env_extra=None, timeout=600):
-    """Run ``python -m <args>`` in a subprocess; returns CompletedProcess (stdout+stderr merged in .stdout).
-    One torch thread unless env_extra says otherwise: the test networks are tiny, and it keeps the runs fast when
-    the machine is busy."""
+def module_env(env_extra=None):
+    """The environment of the test subprocesses: one torch thread unless env_extra says otherwise (the test
+    networks are tiny, and it keeps the runs fast when the machine is busy)."""
     env = dict(os.environ, OMP_NUM_THREADS='1')
     # the start-up file checks cache their findings (mtsr_plugins.checks.data_scan): here, not in the user's ~/.cache
     env.setdefault('MTSR_CHECK_CACHE', os.path.join(tempfile.gettempdir(), 'mtsr_tests_check_cache'))
     env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, '-m', *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    return env
+
+
+def run_module(args, cwd, env_extra=None, timeout=600):
+    """Run ``python -m <args>`` in a subprocess; returns CompletedProcess (stdout+stderr merged in .stdout)."""
+    return subprocess.run([sys.executable, '-m', *args], cwd=cwd, env=module_env(env_extra), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
-    return proc
+
+
+def start_program(argv, cwd, env_extra=None):
+    """Start ``python <argv>`` in a process group of its own (a terminal's Ctrl-C reaches the whole group: send it
+    with ``os.killpg``); stdout+stderr merged, read it line by line from ``.stdout``."""
+    return subprocess.Popen([sys.executable, *argv], cwd=cwd, env=module_env(env_extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def read_until_iteration(proc, iteration):
+    """Read ``proc``'s output until BasicSR logs the end of ``iteration``; returns the lines read (all of them when
+    the process ended before)."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        found = re.search(r'iter:\s*(\d+),', line)
+        if found and int(found.group(1)) >= iteration:
+            break
+    return lines
 
 
 @pytest.fixture
@@ -98,9 +120,6 @@ def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_work
     ``num_worker_per_gpu`` is ``straight_workers`` in the straight run and ``workers`` in the interrupted one, whose
     train set also gets the options in ``resumed_data``. Returns the resumed run's process."""
     import copy
-    import glob
-
-    import torch
     opt = copy.deepcopy(opt)
     opt.pop('val', None)
     opt['datasets'] = {k: v for k, v in opt['datasets'].items() if k == 'train'}
@@ -110,15 +129,24 @@ def assert_exact_resume(opt, tmp_path, run, total_iter, workers=0, straight_work
     resumed = _train_run(opt, 'resumed', total_iter, half, tmp_path, run, resume=True, workers=workers,
                          data=resumed_data)
     assert f'iter: {half}.' in resumed.stdout  # it did resume
-    straight_nets = sorted(glob.glob(str(tmp_path / 'experiments' / 'straight' / 'models' / f'*_{total_iter}.pth')))
-    assert straight_nets, 'no network saved at the last iteration'
+    assert_same_networks(tmp_path / 'experiments' / 'straight', tmp_path / 'experiments' / 'resumed', total_iter)
+    return resumed
+
+
+def assert_same_networks(straight_root, other_root, iteration):
+    """Every network file ``models/*_<iteration>.pth`` of experiment folder ``straight_root`` is bit-identical to
+    the one of the same name in ``other_root``."""
+    import glob
+
+    import torch
+    straight_nets = sorted(glob.glob(os.path.join(straight_root, 'models', f'*_{iteration}.pth')))
+    assert straight_nets, f'no network saved at iteration {iteration}'
     for path in straight_nets:
-        other = path.replace('straight', 'resumed')
+        other = os.path.join(other_root, 'models', os.path.basename(path))
         a, b = torch.load(path, weights_only=True), torch.load(other, weights_only=True)
         for key in a:
             for name, tensor in a[key].items():
                 assert torch.equal(tensor, b[key][name]), f'{os.path.basename(path)} {key}.{name} differs'
-    return resumed
 
 
 def short_schedule(opt, total_iter=6):

@@ -55,6 +55,7 @@ def _optimizer(meaning, default=REQUIRED, closed=False):
     }, meaning='optimizer: type and lr; other keys go to torch.optim.Adam (betas, weight_decay, ...)')
     if not closed:  # the keyword arguments of torch.optim.Adam, read from its signature
         import torch
+
         from mtsr_plugins.checks.signatures import signature_section
         adam = signature_section(torch.optim.Adam, skip=('params', 'lr'))
         adam.open = False

@@ -77,6 +77,10 @@ class ImageError(OptionError):
     """A file that cannot be used as an input image of ``mtsr-infer``; the message names the file."""
 
 
+class FolderInUse(OptionError):
+    """Another process runs with the same experiment (or results) folder."""
+
+
 class PatchError(RuntimeError):
     """A name this package replaces in BasicSR is missing or is not BasicSR's own (another BasicSR version, or
     another plugin patched it first)."""

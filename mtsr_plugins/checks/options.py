@@ -16,8 +16,15 @@ import difflib
 
 from mtsr_plugins.checks.declaration import KINDS
 from mtsr_plugins.checks.errors import MissingFileError, OptionError, OptionProblems, key_path
-from mtsr_plugins.checks.known_keys import (FOREIGN, MODEL_SECTIONS, every_run, model_keys, registry, top_section,
-                                            typed_section)
+from mtsr_plugins.checks.known_keys import (
+    FOREIGN,
+    MODEL_SECTIONS,
+    every_run,
+    model_keys,
+    registry,
+    top_section,
+    typed_section,
+)
 
 _check_files = contextvars.ContextVar('mtsr_check_files', default=True)
 _building = contextvars.ContextVar('mtsr_building_section', default=None)

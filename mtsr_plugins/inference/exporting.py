@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from mtsr_plugins.inference.speed import exact_rewrites
+from mtsr_plugins.utils.atomic_files import atomic_path
 
 
 class _Calling(nn.Module):
@@ -65,15 +66,15 @@ def export(loaded, fmt, path, size=32):
     folded, _ = exact_rewrites(module, torch.rand(1, in_ch, 2 * align * 8, 2 * align * 8))
     size = -(-size // align) * align
     example = torch.rand(2, in_ch, size, size)  # batch 2: a batch of 1 would be fixed at 1 in the graph
-    with torch.no_grad():
+    if fmt not in ('onnx', 'torchscript'):
+        raise ValueError(f"--format must be 'onnx' or 'torchscript', got {fmt!r}")
+    with torch.no_grad(), atomic_path(path) as tmp_path:  # never a half-written file under the real name
         if fmt == 'onnx':
             auto = torch.export.Dim.AUTO
-            torch.onnx.export(folded, (example,), path, input_names=[in_name], output_names=out_names, dynamo=True,
+            torch.onnx.export(folded, (example,), tmp_path, input_names=[in_name], output_names=out_names, dynamo=True,
                               dynamic_shapes=({0: auto, 2: auto, 3: auto},), verbose=False)
-        elif fmt == 'torchscript':
-            torch.jit.trace(folded, example).save(path)
         else:
-            raise ValueError(f"--format must be 'onnx' or 'torchscript', got {fmt!r}")
+            torch.jit.trace(folded, example).save(tmp_path)
     return module, in_ch, align, in_name, out_names
 
 

@@ -2,6 +2,7 @@
 skipped."""
 import os
 import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -14,10 +15,31 @@ from mtsr_plugins.inference.methods import Outputs
 
 def check_output_dir(inputs_arg, out_dir):
     """ImageError if ``out_dir`` is the input folder (or the folder of the input file): outputs never go next to
-    the inputs they come from."""
+    the inputs they come from; or if it is not a folder that can be written (:func:`check_writable`)."""
     src = inputs_arg if os.path.isdir(inputs_arg) else os.path.dirname(os.path.abspath(inputs_arg))
     if os.path.realpath(src) == os.path.realpath(out_dir):
         raise ImageError(f"-o '{out_dir}' is the input folder; choose another output folder")
+    check_writable(out_dir, folder=True)
+
+
+def check_writable(path, folder, overwrite=False):
+    """ImageError, before any work, when ``path`` (a folder to write into, or a file to write) cannot be written:
+    a file where a folder is asked for (or the other way round), an existing file without ``overwrite``, or a place
+    this process may not write (the nearest existing folder above it)."""
+    if folder and os.path.exists(path) and not os.path.isdir(path):
+        raise ImageError(f"-o '{path}' is an existing file, not a folder; name a folder for the outputs")
+    if not folder and os.path.isdir(path):
+        raise ImageError(f"-o '{path}' is a folder; name the file to write")
+    if not folder and os.path.exists(path) and not overwrite:
+        raise ImageError(f"-o '{path}' exists; --overwrite replaces it")
+    existing = os.path.abspath(path if folder else os.path.dirname(os.path.abspath(path)))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    try:  # a real write: permission bits say nothing for root or for a read-only file system
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise ImageError(f"-o '{path}': cannot write in '{existing}' ({err.strerror})") from None
 
 
 def _stems(files):

@@ -19,7 +19,6 @@ import os.path as osp
 from collections import OrderedDict
 from contextlib import contextmanager
 
-import torch
 from basicsr.losses import build_loss
 from basicsr.models.sr_model import SRModel
 from basicsr.models.srgan_model import SRGANModel
@@ -34,6 +33,7 @@ from mtsr_plugins.checks.options import check_model_options
 from mtsr_plugins.losses.perceptual import build_perceptual_loss
 from mtsr_plugins.models.base_model import MTSRModel
 from mtsr_plugins.utils.networks import bare
+from mtsr_plugins.utils.safe_saving import checked_save
 
 
 def stage_at(current_iter, stage_iters):
@@ -188,7 +188,7 @@ class SRSEGModel(MTSRModel, SRGANModel):
         built with ``with_seg_head: false``)."""
         params = {k: v.detach().cpu() for k, v in strip_seg_head(self.inference_net().state_dict()).items()}
         tag = 'latest' if current_iter == -1 else current_iter
-        torch.save({'params': params}, osp.join(self.opt['path']['models'], f'net_g_sr_{tag}.pth'))
+        checked_save({'params': params}, osp.join(self.opt['path']['models'], f'net_g_sr_{tag}.pth'))
 
     # ---- validation -----------------------------------------------------------------------------------------------
     def forward_test(self, net):

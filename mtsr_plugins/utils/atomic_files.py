@@ -20,13 +20,41 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
+def _temporary_name(path):
+    """A hidden unique name in the folder of ``path``, with its extension (writers may go by it)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    stem, ext = os.path.splitext(name)
+    return os.path.join(folder, f'.{stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{ext}')
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """``with atomic_path(path) as tmp: writer(tmp)``, for writers that take a file name (ONNX, TorchScript):
+    ``path`` appears complete or not at all."""
+    path = os.fspath(path)
+    tmp_path = _temporary_name(path)
+    try:
+        yield tmp_path
+        fd = os.open(tmp_path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp_path)
+        raise
+    _fsync_folder(os.path.dirname(os.path.abspath(path)))
+
+
 @contextlib.contextmanager
 def atomic_output(path, mode='wb'):
     """``with atomic_output(path) as handle: handle.write(...)``: ``path`` appears complete or not at all."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     # a unique name, created with the permissions an ordinary open() gives (mkstemp's would be 0600)
-    tmp_path = os.path.join(folder, f'.{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
+    tmp_path = _temporary_name(path)
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, mode) as handle:

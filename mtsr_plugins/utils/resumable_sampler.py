@@ -23,10 +23,13 @@ def plan_resume(epoch, iteration, batch_size):
 
 
 class ResumableSampler(EnlargedSampler):
-    """``seed``: the run's ``manual_seed``, set by the launcher's training DataLoader (0 until then)."""
+    """``seed``: the run's ``manual_seed``, set by the launcher's training DataLoader (0 until then).
+    ``ResumableSampler.latest``: the training sampler of this process (its ``epoch`` is the loop's)."""
+    latest = None
 
     def __init__(self, dataset, num_replicas, rank, ratio=1):
         super().__init__(dataset, num_replicas, rank, ratio)
+        ResumableSampler.latest = self
         self.seed = 0
         self.skip_epoch, self.skip_samples = None, 0
         if _pending_resume:

@@ -32,3 +32,17 @@ def test_check_fails_when_the_file_differs(tmp_path):
     with torch.no_grad():
         module.conv_last.bias.add_(0.01)
     assert check_export(module, 'torchscript', out, in_ch, align, in_name) == pytest.approx(0.01, abs=1e-4)
+
+
+def test_an_existing_file_is_replaced_only_when_asked_and_never_half_written(tmp_path, capsys):
+    exp, _ = make_experiment(tmp_path, 'srseg')
+    out = tmp_path / 'model.pt'
+    out.write_bytes(b'mine')
+    assert export_main(['--exp', exp, '--format', 'torchscript', '-o', str(out)]) == 2
+    assert "exists; --overwrite replaces it" in capsys.readouterr().err
+    assert out.read_bytes() == b'mine'
+    assert export_main(['--exp', exp, '--format', 'torchscript', '-o', '/proc/mtsr/model.pt']) == 2
+    assert "cannot write in '/proc'" in capsys.readouterr().err
+    assert export_main(['--exp', exp, '--format', 'torchscript', '-o', str(out), '--overwrite']) == 0
+    assert torch.jit.load(str(out)) is not None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('.')) == []  # no temporary file left

@@ -275,3 +275,19 @@ def test_seg_class_map_is_written_in_the_palette_and_raw_ids_behind_a_flag(tmp_p
     palette = default_palette(net.num_classes)
     assert (np.abs(colored.astype(int) - palette[raw].astype(int)).max(axis=2) > 0).mean() < 0.01
     assert np.array_equal(read(tmp_path / 'ids' / 'a_classes.png')[..., ::-1], colored)
+
+
+def test_bad_output_paths_and_tiles_are_one_line_errors_before_any_work(experiments, tmp_path, capsys):
+    exp, _ = experiments['ssg_rwsr']
+    write_random_image(tmp_path / 'in' / 'a.png', 8, 8)
+    (tmp_path / 'taken.png').write_bytes(b'mine')
+    cases = [(['-o', tmp_path / 'taken.png'], 'is an existing file, not a folder'),
+             (['-o', '/proc/mtsr_out'], "cannot write in '/proc'"),
+             (['-o', tmp_path / 'out', '--tile', '-5'], '--tile must be >= 0'),
+             (['-o', tmp_path / 'out', '--tile-pad', '-1'], '--tile-pad must be >= 0')]
+    for args, text in cases:
+        assert run_cli(['--exp', exp, '-i', tmp_path / 'in'] + args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert text in err and len(err.splitlines()) == 1 and 'Traceback' not in err, err
+    assert (tmp_path / 'taken.png').read_bytes() == b'mine'
+    assert not (tmp_path / 'out').exists()
