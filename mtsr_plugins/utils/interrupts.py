@@ -3,7 +3,9 @@ an iteration boundary, with a resumable state, instead of losing everything sinc
 
 The first signal only asks to stop: the current iteration finishes, then the weights and a training state at that
 iteration are written (``model.save``, as a periodic checkpoint would be), one line says so, and the process exits
-with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). A second signal stops at once. Under DDP every
+with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). A second signal stops at once, unless it comes
+within a second of the first: that is the same stop arriving twice (torchrun passes a terminal's Ctrl-C, which
+every process already got, on to its workers as SIGTERM). Under DDP every
 process finishes the same iteration: the ranks agree on the request after each iteration (one tiny all-reduce),
 and rank 0 writes, as BasicSR's saving does. Resuming with ``--auto_resume`` repeats the uninterrupted run
 (:mod:`mtsr_plugins.utils.resumable_sampler`).
@@ -11,20 +13,24 @@ and rank 0 writes, as BasicSR's saving does. Resuming with ``--auto_resume`` rep
 import os
 import signal
 import sys
+import time
 
 from mtsr_plugins.utils.log_files import log_to_files
 
-_request = []  # the signal number of a pending stop request
+_request = []  # [signal number, time.monotonic()] of a pending stop request
+REPEAT_AFTER_S = 1.0  # a signal this soon after the first is the same request (torchrun), later it means "now"
 _installed = []
 
 
 def _handler(signum, frame):
+    if _request and time.monotonic() - _request[1] < REPEAT_AFTER_S:
+        return  # the same stop reaching us twice: torchrun forwards a terminal's Ctrl-C as SIGTERM
     if _request:  # the second one: stop now (every file is written atomically: none is left half-written)
         print(f'{signal.Signals(signum).name} again: stopped at once; the checkpoints saved before are kept',
               file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(128 + signum)
-    _request.append(signum)
+    _request[:] = [signum, time.monotonic()]
     print(f'{signal.Signals(signum).name}: stopping after the current iteration, then saving a resumable state '
           '(send it again to stop at once)', file=sys.stderr, flush=True)
 
