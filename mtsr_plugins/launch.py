@@ -49,12 +49,15 @@ from mtsr_plugins.data.prefetch_thread import make_stoppable
 from mtsr_plugins.data.prefetch_thread import stop_all as stop_prefetch_threads
 from mtsr_plugins.startup import prebuild, take_dataset, take_model
 from mtsr_plugins.utils import interrupts
+from mtsr_plugins.utils.checkpoint_format import (_save_network_any_format, point_resume_at_safetensors,
+                                                  use_checkpoint_format)
 from mtsr_plugins.utils.log_files import log_to_files
 from mtsr_plugins.utils.mixed_precision import configure_precision
 from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
 from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
 from mtsr_plugins.utils.run_lock import lock_run
+from mtsr_plugins.utils.safetensors_files import is_safetensors, load_weights
 from mtsr_plugins.utils.safe_saving import SaveFailed, checked_save, keep_newest_after_save
 
 
@@ -81,11 +84,11 @@ def load_resume_state(opt):
     # everything is built and checked before BasicSR makes or renames the experiment folder
     phases = [(phase, dataset) for phase, dataset in opt['datasets'].items()]
     prebuild(opt, phases, _basicsr_build_dataset, build_guarded_model)
+    lock_run_folder(opt)
     return resume_state
 
 
 def _read_resume_state(opt):
-    from basicsr.utils import check_resume
     path = find_resume_state_path(opt)
     if path is None:
         return None
@@ -95,7 +98,7 @@ def _read_resume_state(opt):
     resume_state = load_safely(path)
     if not (isinstance(resume_state, dict) and {'iter', 'epoch', 'optimizers'} <= resume_state.keys()):
         raise OptionError(f"path.resume_state: '{path}' is not a BasicSR training state (no iter/epoch/optimizers)")
-    check_resume(opt, resume_state['iter'])
+    check_resume_any_format(opt, resume_state['iter'])
     plan_resume(resume_state['epoch'], resume_state['iter'], opt['datasets']['train']['batch_size_per_gpu'])
     return resume_state
 
@@ -153,9 +156,19 @@ def _resume_training_with_rng(original):
 
 
 def _load_network_checked(original):
+    """The file is checked first (:func:`check_checkpoint`); a ``.safetensors`` file is loaded here, the way BasicSR
+    loads a ``.pth`` (``module.`` prefixes dropped, differing keys logged), since BasicSR's own reads torch files."""
     def load_network(self, net, load_path, strict=True, param_key='params'):
         check_checkpoint(self.get_bare_model(net), load_path, strict, param_key)
-        return original(self, net, load_path, strict, param_key)
+        if not is_safetensors(load_path):
+            return original(self, net, load_path, strict, param_key)
+        from basicsr.utils import get_root_logger
+        net = self.get_bare_model(net)
+        get_root_logger().info(f'Loading {net.__class__.__name__} model from {load_path} (safetensors).')
+        params = {(k[7:] if k.startswith('module.') else k): v for k, v in load_weights(load_path)[0].items()}
+        self._print_different_keys_loading(net, params, strict)
+        net.load_state_dict(params, strict=strict)
+        return None
 
     return load_network
 
@@ -247,17 +260,31 @@ def parse_and_check_options(root_path, is_train=True):
         raise OptionError(f'BasicSR could not read the options ({type(err).__name__}: {err})') from None
     opt['auto_resume'] = args.auto_resume
     key_use.start_watching(opt, before_start(opt, is_train=is_train))
-    if opt.get('rank', 0) == 0:  # one run per experiment folder: before BasicSR makes or renames it
-        lock_run(root_path, 'experiments' if is_train else 'results', opt['name'])
     if is_train:
         interrupts.install()
     if not is_train:
         prebuild(opt, sorted(opt['datasets'].items()), _basicsr_build_dataset, build_guarded_model)
+        lock_run_folder(opt)
     return opt, args
+
+
+def lock_run_folder(opt):
+    """One run per experiment (results) folder: taken once every check has passed (a failed start writes nothing),
+    just before BasicSR makes or renames the folder; rank 0 only."""
+    if opt.get('rank', 0) == 0:
+        folder = opt['path']['experiments_root' if opt.get('is_train') else 'results_root']
+        parent = os.path.dirname(os.path.abspath(folder))  # <root>/experiments or <root>/results
+        lock_run(os.path.dirname(parent), os.path.basename(parent), opt['name'])
 
 
 def _basicsr_build_dataset(dataset_opt):
     return original('basicsr.data', 'build_dataset')(dataset_opt)
+
+
+def check_resume_any_format(opt, resume_iter):
+    """BasicSR's ``check_resume``, then the network files of ``logger.save_checkpoint_format: safetensors``."""
+    original('basicsr.utils.misc', 'check_resume')(opt, resume_iter)
+    point_resume_at_safetensors(opt)
 
 
 def build_prebuilt_dataset(dataset_opt):
@@ -296,6 +323,7 @@ def build_guarded_model(opt):
         guard_model(model, (opt.get('train') or {}).get('nonfinite_loss', 'raise'))
         interrupts.stop_at_iteration_boundary(model)
         keep_newest_after_save(model)
+        use_checkpoint_format(model)
     return key_use.report_after_first_calls(model, has_validation=bool(opt.get('val')))
 
 
@@ -305,6 +333,7 @@ BASE_MODEL_WRAPPERS = {
     'resume_training': _resume_training_with_rng,
     'validation': _validation_on_bare_networks,
     'load_network': _load_network_checked,
+    'save_network': _save_network_any_format,
 }
 
 
@@ -317,6 +346,7 @@ PATCHES = (
     ('basicsr.train', 'build_dataset', 'basicsr.data', build_prebuilt_dataset),
     ('basicsr.train', 'build_model', 'basicsr.models', build_prebuilt_model),
     ('basicsr.train', 'build_dataloader', 'basicsr.data', build_dataloader_with_own_generator),
+    ('basicsr.train', 'check_resume', 'basicsr.utils.misc', check_resume_any_format),
     ('basicsr.test', 'parse_options', 'basicsr.utils.options', parse_and_check_options),
     ('basicsr.test', 'build_dataset', 'basicsr.data', build_prebuilt_dataset),
     ('basicsr.test', 'build_model', 'basicsr.models', build_prebuilt_model),
@@ -438,12 +468,15 @@ def patch_for_basicsr_script():
 
 
 def _patch_script_globals():
-    """``load_resume_state`` is defined in train.py itself: when train.py runs as the program (``__main__``), its
-    own copy is replaced once its pipeline calls ``parse_options`` (the module is complete by then)."""
+    """``load_resume_state`` is defined in train.py itself, ``check_resume`` imported from ``basicsr.utils``: when
+    train.py runs as the program (``__main__``), its names are replaced once its pipeline calls ``parse_options``
+    (the module is complete by then)."""
     main = sys.modules.get('__main__')
-    if main is not None and hasattr(main, 'train_pipeline') and hasattr(main, 'load_resume_state') \
-            and main.load_resume_state is not load_resume_state:
-        main.load_resume_state = load_resume_state
+    if main is None or not hasattr(main, 'train_pipeline'):
+        return
+    for name, ours in (('load_resume_state', load_resume_state), ('check_resume', check_resume_any_format)):
+        if hasattr(main, name) and getattr(main, name) is not ours:
+            setattr(main, name, ours)
 
 
 def run_pipeline(pipeline, root_path, command):

@@ -78,6 +78,40 @@ def export(loaded, fmt, path, size=32):
     return module, in_ch, align, in_name, out_names
 
 
+def weights_for_other_tools(loaded):
+    """(flat state dict, metadata) of ``loaded``'s inference network for a ``.safetensors`` file: not BN-folded
+    (the network's own layout, which spandrel / chaiNNer recognise), SRSEG without its segmentation head, TAD with
+    its scale marker (:func:`~mtsr_plugins.spandrel_arches.with_tad_scale`)."""
+    from mtsr_plugins.spandrel_arches import with_tad_scale
+    from mtsr_plugins.utils.safetensors_files import network_metadata
+    state = dict(loaded.net.state_dict())
+    net_opt = dict(loaded.opt['network_g'])
+    if loaded.method == 'srseg':
+        net_opt['with_seg_head'] = any(k.startswith('seg_head.') for k in state)
+    if loaded.method == 'tad':
+        state = with_tad_scale(state, loaded.scale)
+    return state, network_metadata(net_opt, loaded.scale, {'mtsr_plugins.method': loaded.method})
+
+
+def export_weights(loaded, path):
+    """Write :func:`weights_for_other_tools` to ``path`` (atomically)."""
+    from mtsr_plugins.utils.safetensors_files import save_weights
+    state, metadata = weights_for_other_tools(loaded)
+    save_weights(state, path, metadata)
+
+
+def check_weights(loaded, path):
+    """Max |difference| between the tensors in ``path`` and ``loaded``'s network (0.0 when written whole);
+    inf when a tensor is missing or has another shape."""
+    from mtsr_plugins.utils.safetensors_files import load_weights
+    state, _ = weights_for_other_tools(loaded)
+    written, _ = load_weights(path)
+    if set(written) != set(state) or any(written[k].shape != v.shape for k, v in state.items()):
+        return float('inf')
+    return max((float((written[k].double() - v.double()).abs().max()) if v.numel() else 0.0
+                for k, v in state.items()), default=0.0)
+
+
 def check_export(module, fmt, path, in_ch, align, in_name, size=(37, 29), seed=0):
     """Max |difference| between the exported file and the PyTorch ``module`` on a random (1, in_ch, *size) input
     (rounded up to the size multiple; another size than the export example, so that dynamic H/W is tested)."""

@@ -67,14 +67,16 @@ def experiment_options(exp_dir):
 
 
 def newest_weights(models_dir, prefix='net_g'):
-    """``<prefix>_latest.pth`` if present, else the ``<prefix>_<iter>.pth`` with the highest iteration, else None."""
-    best, best_iter = None, -1
-    for path in glob.glob(os.path.join(glob.escape(models_dir), f'{prefix}_*.pth')):
-        match = re.fullmatch(re.escape(prefix) + r'_(\d+|latest)\.pth', os.path.basename(path))
+    """``<prefix>_latest`` if present, else the ``<prefix>_<iter>`` with the highest iteration, else None; of
+    ``.pth`` and ``.safetensors`` files (``logger.save_checkpoint_format``), a ``.pth`` where both exist."""
+    best, best_rank = None, None
+    for path in glob.glob(os.path.join(glob.escape(models_dir), f'{prefix}_*')):
+        match = re.fullmatch(re.escape(prefix) + r'_(\d+|latest)\.(pth|safetensors)', os.path.basename(path))
         if match:
             it = float('inf') if match.group(1) == 'latest' else int(match.group(1))
-            if it > best_iter:
-                best, best_iter = path, it
+            rank = (it, match.group(2) == 'pth')
+            if best_rank is None or rank > best_rank:
+                best, best_rank = path, rank
     return best
 
 
@@ -87,7 +89,8 @@ def weights_params(path):
     params = ckpt.get('params_ema', ckpt.get('params', ckpt))
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
         raise CheckpointError(f"'{path}' holds no state dict ('params' / 'params_ema')")
-    return {(k[7:] if k.startswith('module.') else k): v for k, v in params.items()}
+    from mtsr_plugins.spandrel_arches import TAD_SCALE_KEY  # a marker for spandrel, not a weight
+    return {(k[7:] if k.startswith('module.') else k): v for k, v in params.items() if k != TAD_SCALE_KEY}
 
 
 def _choose_weights(opt, exp_dir, method, want_seg):
@@ -98,7 +101,7 @@ def _choose_weights(opt, exp_dir, method, want_seg):
             found = newest_weights(models, 'net_g_sr')
         found = found or newest_weights(models, 'net_g')
         if found is None:
-            raise CheckpointError(f"--exp: no weights net_g_<iter|latest>.pth in '{models}'")
+            raise CheckpointError(f"--exp: no weights net_g_<iter|latest>.pth (or .safetensors) in '{models}'")
         return found
     path = (opt.get('path') or {}).get('pretrain_network_g')
     if not path:

@@ -33,7 +33,9 @@ from mtsr_plugins.checks.options import check_model_options
 from mtsr_plugins.losses.perceptual import build_perceptual_loss
 from mtsr_plugins.models.base_model import MTSRModel
 from mtsr_plugins.utils.networks import bare
+from mtsr_plugins.utils.checkpoint_format import save_weights_checked
 from mtsr_plugins.utils.safe_saving import checked_save
+from mtsr_plugins.utils.safetensors_files import network_metadata
 
 
 def stage_at(current_iter, stage_iters):
@@ -188,7 +190,13 @@ class SRSEGModel(MTSRModel, SRGANModel):
         built with ``with_seg_head: false``)."""
         params = {k: v.detach().cpu() for k, v in strip_seg_head(self.inference_net().state_dict()).items()}
         tag = 'latest' if current_iter == -1 else current_iter
-        checked_save({'params': params}, osp.join(self.opt['path']['models'], f'net_g_sr_{tag}.pth'))
+        models = self.opt['path']['models']
+        if getattr(self, 'mtsr_checkpoint_format', 'pth') == 'safetensors':
+            net_opt = dict(self.opt['network_g'], with_seg_head=False)
+            save_weights_checked(params, osp.join(models, f'net_g_sr_{tag}.safetensors'),
+                                 network_metadata(net_opt, self.opt.get('scale') or 1))
+        else:
+            checked_save({'params': params}, osp.join(models, f'net_g_sr_{tag}.pth'))
 
     # ---- validation -----------------------------------------------------------------------------------------------
     def forward_test(self, net):

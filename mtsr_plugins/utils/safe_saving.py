@@ -74,6 +74,11 @@ class CheckedSave:
     def __call__(self, obj, path, *args, **kwargs):
         if not isinstance(path, (str, os.PathLike)):
             return atomic_torch_save(obj, path, *args, **kwargs)
+        return self.write(path, lambda: atomic_torch_save(obj, path, *args, **kwargs))
+
+    def write(self, path, writer):
+        """Check the free space for ``path``, then ``writer()`` (an atomic write of that file); SaveFailed when
+        either fails."""
         path = os.fspath(path)
         needed = self.sizes.get(_kind(path))
         try:
@@ -83,7 +88,7 @@ class CheckedSave:
         if needed is not None and free < needed + MARGIN:
             raise SaveFailed(path, 'not enough free space', needed, free)
         try:
-            atomic_torch_save(obj, path, *args, **kwargs)
+            writer()
         except (OSError, RuntimeError) as err:  # torch's zip writer turns a failed write into a RuntimeError
             raise SaveFailed(path, _write_error(err), needed, free) from err
         self.sizes[_kind(path)] = os.path.getsize(path)

@@ -51,7 +51,7 @@ def test_a_bad_rerun_leaves_the_run_resumable(demo_root, tmp_path, run_python_mo
     assert failed.returncode == 2, failed.stdout[-3000:]
     assert 'train.latent_opt.epsilon' in failed.stdout and 'Traceback' not in failed.stdout
     assert snapshot(experiments) == before  # nothing renamed, nothing written
-    assert os.listdir(experiments) == ['tad_fail']  # no <name>_archived_<time>
+    assert sorted(os.listdir(experiments)) == ['.tad_fail.lock', 'tad_fail']  # no <name>_archived_<time>
 
     opt['train']['total_iter'] = 4
     resumed = train(opt, tmp_path, run_python_module, '--auto_resume')
