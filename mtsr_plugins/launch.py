@@ -57,7 +57,7 @@ from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
 from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
 from mtsr_plugins.utils.run_lock import lock_run
-from mtsr_plugins.utils.safetensors_files import is_safetensors, load_weights
+from mtsr_plugins.utils.safetensors_files import is_safetensors, load_state_dicts
 from mtsr_plugins.utils.safe_saving import SaveFailed, checked_save, keep_newest_after_save
 
 
@@ -165,7 +165,9 @@ def _load_network_checked(original):
         from basicsr.utils import get_root_logger
         net = self.get_bare_model(net)
         get_root_logger().info(f'Loading {net.__class__.__name__} model from {load_path} (safetensors).')
-        params = {(k[7:] if k.startswith('module.') else k): v for k, v in load_weights(load_path)[0].items()}
+        states = load_state_dicts(load_path)[0]
+        params = states.get(param_key) or states['params']  # BasicSR too falls back to 'params'
+        params = {(k[7:] if k.startswith('module.') else k): v for k, v in params.items()}
         self._print_different_keys_loading(net, params, strict)
         net.load_state_dict(params, strict=strict)
         return None

@@ -23,10 +23,11 @@ def _first_line(err):
 
 def load_safely(path):
     """torch.load(weights_only=True) on CPU, with a CheckpointError naming the file on any failure. A
-    ``.safetensors`` file (a flat state dict) is read as ``{'params': state dict}``, the layout of BasicSR's files."""
-    from mtsr_plugins.utils.safetensors_files import is_safetensors, load_weights
+    ``.safetensors`` file is read as ``{'params': state dict}`` (and ``'params_ema'`` when it holds one), the layout
+    of BasicSR's files."""
+    from mtsr_plugins.utils.safetensors_files import is_safetensors, load_state_dicts
     if is_safetensors(path):
-        return {'params': load_weights(path)[0]}
+        return load_state_dicts(path)[0]
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except FileNotFoundError:

@@ -3,18 +3,16 @@
 traiNNer-redux's key and values (``pth`` | ``safetensors``), so option files move between the two. With
 ``safetensors`` every network file BasicSR would write as ``net_<label>_<iter>.pth`` is written as
 ``net_<label>_<iter>.safetensors``: the flat ``params`` state dict (the names of the network itself, what spandrel
-and chaiNNer read) with the metadata of :func:`~mtsr_plugins.utils.safetensors_files.network_metadata`, atomically
+and chaiNNer read) or, with EMA (``train.ema_decay > 0``), ``params`` and ``params_ema`` under those prefixes, as
+BasicSR keeps both in one ``.pth`` (such a file is for resuming and for this package; ``mtsr-export --format
+safetensors`` writes the flat file to share), with the metadata of :func:`~mtsr_plugins.utils.safetensors_files.network_metadata`, atomically
 and with the free-space check of :mod:`mtsr_plugins.utils.safe_saving`. Training states (optimizer, scheduler, RNG)
 stay torch files. ``--auto_resume`` finds the ``.safetensors`` files (:func:`point_resume_at_safetensors`); the
 plugin's ``load_network`` reads them.
-
-Left out: EMA (``train.ema_decay > 0``), whose second state dict BasicSR keeps in the same ``.pth``; such a run is
-refused at the start rather than saved without it.
 """
 import os
 
 from mtsr_plugins.checks.declaration import Key, Section
-from mtsr_plugins.checks.errors import OptionError
 from mtsr_plugins.utils.safetensors_files import SUFFIX, network_metadata
 
 OPTION_KEYS = {'logger': Section({
@@ -25,12 +23,8 @@ OPTION_KEYS = {'logger': Section({
 
 
 def checkpoint_format(opt):
-    """'pth' or 'safetensors' for the options ``opt``; OptionError for safetensors with EMA."""
-    fmt = (opt.get('logger') or {}).get('save_checkpoint_format') or 'pth'
-    if fmt == 'safetensors' and float((opt.get('train') or {}).get('ema_decay') or 0) > 0:
-        raise OptionError('logger.save_checkpoint_format: safetensors does not keep the EMA weights yet; set '
-                          'train.ema_decay: 0 or save as pth', path='logger.save_checkpoint_format')
-    return fmt
+    """'pth' or 'safetensors' for the options ``opt``."""
+    return (opt.get('logger') or {}).get('save_checkpoint_format') or 'pth'
 
 
 def use_checkpoint_format(model):
@@ -46,13 +40,11 @@ def _save_network_any_format(original):
             return original(self, net, net_label, current_iter, param_key)
         nets = net if isinstance(net, list) else [net]
         keys = param_key if isinstance(param_key, list) else [param_key]
-        if keys != ['params']:
-            raise OptionError(f"logger.save_checkpoint_format: safetensors keeps one state dict per file, "
-                              f"{net_label} has {keys}", path='logger.save_checkpoint_format')
-        bare = self.get_bare_model(nets[0])
-        state = {(k[7:] if k.startswith('module.') else k): v for k, v in bare.state_dict().items()}
+        states = {key: {(k[7:] if k.startswith('module.') else k): v
+                        for k, v in self.get_bare_model(one).state_dict().items()} for one, key in zip(nets, keys)}
         tag = 'latest' if current_iter == -1 else current_iter
-        save_weights_checked(state, os.path.join(self.opt['path']['models'], f'{net_label}_{tag}{SUFFIX}'),
+        bare = self.get_bare_model(nets[0])
+        save_weights_checked(states, os.path.join(self.opt['path']['models'], f'{net_label}_{tag}{SUFFIX}'),
                              network_metadata(self.opt.get(_option_name(net_label)) or {'type': type(bare).__name__},
                                               self.opt.get('scale') or 1, {'mtsr_plugins.iteration': tag}))
         return None
@@ -65,12 +57,15 @@ def _option_name(net_label):
     return 'network_' + net_label[len('net_'):] if net_label.startswith('net_') else net_label
 
 
-def save_weights_checked(state, path, metadata):
-    """:func:`~mtsr_plugins.utils.safetensors_files.save_weights` behind the free-space check and the loud
-    failure of :data:`~mtsr_plugins.utils.safe_saving.checked_save`."""
+def save_weights_checked(states, path, metadata):
+    """:func:`~mtsr_plugins.utils.safetensors_files.save_state_dicts` of ``states`` ({param key: state dict}, or
+    one flat state dict) behind the free-space check and the loud failure of
+    :data:`~mtsr_plugins.utils.safe_saving.checked_save`."""
     from mtsr_plugins.utils.safe_saving import checked_save
-    from mtsr_plugins.utils.safetensors_files import save_weights
-    checked_save.write(path, lambda: save_weights(state, path, metadata))
+    from mtsr_plugins.utils.safetensors_files import save_state_dicts
+    if not all(isinstance(v, dict) for v in states.values()):
+        states = {'params': states}
+    checked_save.write(path, lambda: save_state_dicts(states, path, metadata))
 
 
 def point_resume_at_safetensors(opt):

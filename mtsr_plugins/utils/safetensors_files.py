@@ -2,7 +2,9 @@
 which holds nothing but tensors and a string-to-string header, so loading it runs no code.
 
 A file written here is a flat state dict (``conv_first.weight``, ..., no ``params.`` prefix: what spandrel expects)
-of tensors made contiguous on the CPU, written atomically (:mod:`mtsr_plugins.utils.atomic_files`), with metadata
+of tensors made contiguous on the CPU; a training checkpoint with EMA holds two, BasicSR's ``params`` and
+``params_ema``, as ``params.<name>`` and ``params_ema.<name>`` with their keys in the metadata
+(:func:`save_state_dicts` / :func:`load_state_dicts`), written atomically (:mod:`mtsr_plugins.utils.atomic_files`), with metadata
 naming what it holds (:func:`network_metadata`). Reading gives the tensors and the metadata; a truncated or foreign
 file is a :class:`~mtsr_plugins.checks.errors.CheckpointError` naming it.
 """
@@ -12,6 +14,7 @@ from mtsr_plugins.checks.errors import CheckpointError
 from mtsr_plugins.utils.atomic_files import atomic_write_bytes
 
 SUFFIX = '.safetensors'
+PARAM_KEYS = 'mtsr_plugins.param_keys'  # metadata: the state dicts of a file with more than one, comma-separated
 MISSING = "safetensors is not installed: pip install 'mtsr-plugins[spandrel]' (or pip install safetensors)"
 
 
@@ -65,3 +68,28 @@ def load_weights(path):
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise CheckpointError(f"'{path}' is not a readable safetensors file ({first[:200]})") from None
     return tensors, metadata
+
+
+def save_state_dicts(states, path, metadata=None):
+    """Write ``states`` ({param key: state dict}, BasicSR's 'params' and maybe 'params_ema') to ``path``: one state
+    dict flat, more than one each under its key as a prefix, the keys named in the metadata."""
+    if list(states) == ['params']:
+        return save_weights(states['params'], path, metadata)
+    tensors = {f'{key}.{name}': tensor for key, state in states.items() for name, tensor in state.items()}
+    return save_weights(tensors, path, dict(metadata or {}, **{PARAM_KEYS: ','.join(states)}))
+
+
+def load_state_dicts(path):
+    """({param key: state dict}, metadata) of a ``.safetensors`` file: {'params': the tensors} for a flat file."""
+    tensors, metadata = load_weights(path)
+    keys = [key for key in metadata.get(PARAM_KEYS, '').split(',') if key]
+    if not keys:
+        return {'params': tensors}, metadata
+    states = {key: {} for key in keys}
+    for name, tensor in tensors.items():
+        key, _, rest = name.partition('.')
+        if key not in states:
+            raise CheckpointError(f"'{path}': tensor '{name}' is under none of the state dicts {keys} its metadata "
+                                  'names')
+        states[key][rest] = tensor
+    return states, metadata
