@@ -49,16 +49,20 @@ from mtsr_plugins.data.prefetch_thread import make_stoppable
 from mtsr_plugins.data.prefetch_thread import stop_all as stop_prefetch_threads
 from mtsr_plugins.startup import prebuild, take_dataset, take_model
 from mtsr_plugins.utils import interrupts
-from mtsr_plugins.utils.checkpoint_format import (_save_network_any_format, point_resume_at_safetensors,
-                                                  use_checkpoint_format)
+from mtsr_plugins.utils.checkpoint_format import (
+    _save_network_any_format,
+    point_resume_at_safetensors,
+    use_checkpoint_format,
+)
+from mtsr_plugins.utils.grad_accumulation import accumulate_gradients, enlarge_loader_batch
 from mtsr_plugins.utils.log_files import log_to_files
 from mtsr_plugins.utils.mixed_precision import configure_precision
 from mtsr_plugins.utils.nonfinite_guard import guard_model
 from mtsr_plugins.utils.resumable_sampler import ResumableSampler, plan_resume
 from mtsr_plugins.utils.rng_state import capture_rng_states, restore_rng_states
 from mtsr_plugins.utils.run_lock import lock_run
-from mtsr_plugins.utils.safetensors_files import is_safetensors, load_state_dicts
 from mtsr_plugins.utils.safe_saving import SaveFailed, checked_save, keep_newest_after_save
+from mtsr_plugins.utils.safetensors_files import is_safetensors, load_state_dicts
 
 
 def find_resume_state_path(opt):
@@ -263,6 +267,7 @@ def parse_and_check_options(root_path, is_train=True):
     opt['auto_resume'] = args.auto_resume
     key_use.start_watching(opt, before_start(opt, is_train=is_train))
     if is_train:
+        enlarge_loader_batch(opt)
         interrupts.install()
     if not is_train:
         prebuild(opt, sorted(opt['datasets'].items()), _basicsr_build_dataset, build_guarded_model)
@@ -318,10 +323,12 @@ def build_dataloader_with_own_generator(dataset, dataset_opt, num_gpu=1, dist=Fa
 
 def build_guarded_model(opt):
     """BasicSR's ``build_model`` plus ``train.amp`` / ``channels_last`` / ``deterministic``
-    (:mod:`mtsr_plugins.utils.mixed_precision`) and the non-finite loss guard for training runs."""
+    (:mod:`mtsr_plugins.utils.mixed_precision`), and for training runs gradient accumulation
+    (:mod:`mtsr_plugins.utils.grad_accumulation`) and the non-finite loss guard."""
     build_model = original('basicsr.models', 'build_model')
     model = configure_precision(build_model(key_use.options_for_model(opt)), opt)
     if opt.get('is_train'):
+        accumulate_gradients(model, opt)
         guard_model(model, (opt.get('train') or {}).get('nonfinite_loss', 'raise'))
         interrupts.stop_at_iteration_boundary(model)
         keep_newest_after_save(model)

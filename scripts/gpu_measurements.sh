@@ -15,12 +15,14 @@
 #   tad4   TAD x4 at GPU length (docs/tad.md): reproduce_tad's no_tad, eps 1 and eps 10 runs, 20,000 iterations
 #          each (MTSR_TAD_ITERS), trained at once in three processes, then evaluated together   (not yet timed)
 #   tad2   the same for x2: TAD eps 1 and no_tad                                                   (not yet timed)
+#   accum  bench_accumulation: SSG-RWSR's paper setting (batch 12, LR 128), accum_iter 1 / 2 / 4: memory and
+#          time per optimizer step                                                                (not yet timed)
 #
 # Each part writes its output to OUT_DIR/<part>.txt (default OUT_DIR: gpu_results). MTSR_GPU_QUICK=1 runs tiny
 # versions on whatever device there is (a check of this script, not a measurement).
 set -euo pipefail
 
-part=${1:?usage: bash scripts/gpu_measurements.sh suite|infer|train|amp|amp_ssg|tad4|tad2|all [OUT_DIR]}
+part=${1:?usage: bash scripts/gpu_measurements.sh suite|infer|train|amp|amp_ssg|tad4|tad2|accum|all [OUT_DIR]}
 out=${2:-gpu_results}
 mkdir -p "$out"
 export OMP_NUM_THREADS=1
@@ -128,13 +130,19 @@ run_tad2() {
     train_tad_runs tad2 x2_no_tad x2_tad_eps1
 }
 
+run_accum() {
+    local size=128 repeat=3
+    [ "$quick" = 1 ] && size=8 && repeat=1
+    python scripts/bench_accumulation.py --lq-size "$size" --repeat "$repeat"
+}
+
 run_part() {
     echo "# $1 on $(python -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU")'), $(date -u '+%Y-%m-%d %H:%M UTC')"
     "run_$1"
 }
 
 case $part in
-    suite | infer | train | amp | amp_ssg | tad4 | tad2) run_part "$part" 2>&1 | tee "$out/$part.txt" ;;
-    all) for p in suite infer train amp amp_ssg tad4 tad2; do run_part "$p" 2>&1 | tee "$out/$p.txt"; done ;;
-    *) echo "unknown part '$part' (suite, infer, train, amp, amp_ssg, tad4, tad2, all)" >&2; exit 2 ;;
+    suite | infer | train | amp | amp_ssg | tad4 | tad2 | accum) run_part "$part" 2>&1 | tee "$out/$part.txt" ;;
+    all) for p in suite infer train amp amp_ssg accum tad4 tad2; do run_part "$p" 2>&1 | tee "$out/$p.txt"; done ;;
+    *) echo "unknown part '$part' (suite, infer, train, amp, amp_ssg, tad4, tad2, accum, all)" >&2; exit 2 ;;
 esac

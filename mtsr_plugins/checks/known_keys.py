@@ -45,11 +45,11 @@ def every_run():
     """({section path: Section} every run may hold: BasicSR's own and those of this package's launcher (read for any
     model under ``mtsr-train``, next to the code that reads them), the Section every dataset may hold)."""
     from mtsr_plugins.checks import data_scan
-    from mtsr_plugins.utils import checkpoint_format, mixed_precision, nonfinite_guard, safe_saving
+    from mtsr_plugins.utils import checkpoint_format, grad_accumulation, mixed_precision, nonfinite_guard, safe_saving
     tables = _basicsr_tables()
     sections = merge_sections(tables.GENERIC, mixed_precision.OPTION_KEYS, nonfinite_guard.OPTION_KEYS,
                               safe_saving.OPTION_KEYS, checkpoint_format.OPTION_KEYS)
-    return sections, tables.DATASET_COMMON.merged(data_scan.DATASET_KEYS)
+    return sections, tables.DATASET_COMMON.merged(data_scan.DATASET_KEYS).merged(grad_accumulation.DATASET_KEYS)
 
 
 def _class_chain(cls, own_attribute, basicsr_table):

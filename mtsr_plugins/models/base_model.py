@@ -107,10 +107,16 @@ class MTSRModel(SRModel):
     def backward_step(self, loss, optimizers, clip_params=None, max_norm=None):
         """Zero the gradients, backward ``loss``, clip the norm of ``clip_params`` to ``max_norm`` (when given), step
         every optimizer, then update the EMA network. Forward passes never touch gradients, so zeroing here equals
-        zeroing before the forward."""
+        zeroing before the forward. With ``datasets.train.accum_iter`` (:mod:`mtsr_plugins.utils.grad_accumulation`)
+        the gradients add up over the micro-batches: zeroed on the first, averaged, clipped and stepped on the last."""
         for optimizer in optimizers:
             optimizer.zero_grad()
         loss.backward()
+        accumulation = getattr(self, 'grad_accumulation', None)
+        if accumulation is not None:
+            if not accumulation.stepping:
+                return
+            accumulation.average(optimizers)
         if max_norm:
             scaler = getattr(self, 'grad_scaler', None)  # train.amp: fp16 scales gradients; clip the true ones
             for optimizer in optimizers if scaler else ():

@@ -139,18 +139,12 @@ class TADVideoModel(TADModel):
     def optimize_parameters(self, current_iter):
         if self.step == 2:
             return super().optimize_parameters(current_iter)
-        self.optimizer_g.zero_grad()
         self.output, flows = self.net_g(self.lq, return_flows=True)
         loss_dict = OrderedDict(l_pix=self.cri_pix(self.output, self.gt))
         if self.cri_flow is not None:
             loss_dict['l_flow'] = self.cri_flow(flows, self.lq, self.gt_frames)
-        sum(loss_dict.values()).backward()
-        if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), float(self.grad_clip))
-        self.optimizer_g.step()
+        self.backward_step(sum(loss_dict.values()), [self.optimizer_g], self.net_g.parameters(), self.grad_clip)
         self.log_dict = self.reduce_loss_dict(loss_dict)
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
 
     # ----------------------------------------------------------------------------------------------- validation
     def centre_frames(self):

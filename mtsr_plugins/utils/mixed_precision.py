@@ -53,12 +53,13 @@ def _step_through_scaler(optimizer, scaler, stepped):
     inner = optimizer.step  # may already be wrapped (LR schedulers track calls this way)
 
     def step(*args, **kwargs):
+        outer = optimizer.step  # this function, or a wrapper of it (gradient accumulation's gate)
         optimizer.step = inner  # GradScaler.step calls optimizer.step itself
         try:
             stepped.append(optimizer)
             return scaler.step(optimizer, *args, **kwargs)
         finally:
-            optimizer.step = step
+            optimizer.step = outer
 
     optimizer.step = step
 
