@@ -1,13 +1,13 @@
 """logger.save_checkpoint_format: safetensors on the tiny TAD run: no .pth network file, --auto_resume continues
-from the .safetensors files, the weights (with EMA: both state dicts) and mtsr-infer's output equal those of the
-.pth run."""
+from the .safetensors files, the weights (with EMA: both state dicts), mtsr-test's metrics (the .safetensors file as
+path.pretrain_network_g) and mtsr-infer's output equal those of the .pth run."""
 import os
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import run_module, write_options
+from conftest import load_options, logged_metric, point_datasets_at, run_module, write_options
 from test_nothing_lost import _options
 
 pytest.importorskip('safetensors.torch')
@@ -53,6 +53,17 @@ def test_a_safetensors_run_trains_resumes_and_infers_as_the_pth_run(demo_root, t
         assert 'mtsr_plugins.param_keys' not in meta
         pth = pth['params']
     assert set(st) == set(pth) and all(torch.equal(st[k], pth[k]) for k in pth)  # the same training
+
+    psnr, logs = {}, {}
+    for name, weights in (('st', st_models / 'net_g_6.safetensors'), ('pth', pth_models / 'net_g_6.pth')):
+        test_opt = point_datasets_at(load_options('options/test/tad_demo_x2.yml'), demo_root)
+        test_opt.update(name=f'test_{name}', network_g=first['network_g'], tad=first['tad'])
+        test_opt['path'].update(pretrain_network_g=str(weights), param_key_g='params_ema' if ema_decay else 'params')
+        proc = run_module(['mtsr_plugins.test', '-opt', write_options(test_opt, tmp_path / f'test_{name}.yml')],
+                          cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        psnr[name], logs[name] = logged_metric(proc.stdout, 'psnr', 5, 60), proc.stdout
+    assert 'net_g_6.safetensors (safetensors).' in logs['st'] and psnr['st'] == psnr['pth']
 
     image = (np.random.default_rng(0).random((24, 24, 3)) * 255).astype(np.uint8)
     cv2.imwrite(str(tmp_path / 'in.png'), image)
