@@ -1,9 +1,11 @@
 """datasets.train.accum_iter: one optimizer step from N micro-batches equals one step on the whole batch.
 
 Each method's BatchNorm-free network is trained one step on the same 8 samples with batch 8 and with 2 x 4; the
-summed-and-averaged gradients must equal the whole batch's (fp32: max |difference| <= 1e-5 x max |gradient|, the
-rounding of a different summation order), and every counter (optimizer, scheduler, EMA, gradient scaler) must
-advance once.
+summed-and-averaged gradients must equal the whole batch's, and every counter (optimizer, scheduler, EMA, gradient
+scaler) must advance once. The gradient comparisons run in float64 (max |difference| <= 1e-9 x max |gradient|): in
+float32 a convolution of 4 samples and one of 8 round differently, and an L1 loss turns that into a different sign
+wherever output and target nearly agree, which moved single gradient entries by up to 1.5e-5 of the largest one
+(a property of L1 in fp32, not of the accumulation).
 """
 import copy
 
@@ -15,30 +17,39 @@ from mtsr_plugins.checks.errors import OptionError
 from mtsr_plugins.utils.grad_accumulation import accumulate_gradients, enlarge_loader_batch, mean_logs, split_batch
 
 
-def _build(opt, steps, batch_size=8):
+def _build(opt, steps, batch_size=8, double=False):
     from basicsr.models import build_model
     opt = copy.deepcopy(opt)
     opt['datasets'] = dict(opt.get('datasets') or {})
     opt['datasets']['train'] = dict(opt['datasets'].get('train') or {}, batch_size_per_gpu=batch_size,
                                     accum_iter=steps)
     torch.manual_seed(0)
-    return accumulate_gradients(build_model(opt), opt)
+    model = accumulate_gradients(build_model(opt), opt)
+    if double:  # networks and losses in place: the optimizers keep the same parameters
+        for value in vars(model).values():
+            if isinstance(value, torch.nn.Module):
+                value.double()
+    return model
+
+
+def _double(batch):
+    return {k: v.double() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in batch.items()}
 
 
 def _one_step(opt, batch, steps, current_iter=1):
-    model = _build(opt, steps)
-    model.feed_data(batch)
+    model = _build(opt, steps, double=True)
+    model.feed_data(_double(batch))
     model.optimize_parameters(current_iter)
     return model
 
 
-def _assert_same_gradients(whole, accumulated, net='net_g'):
+def _assert_same_gradients(whole, accumulated, net='net_g', tolerance=1e-9):
     pairs = [(p.grad, q.grad) for p, q in zip(getattr(whole, net).parameters(), getattr(accumulated, net).parameters())
              if p.grad is not None or q.grad is not None]
     assert pairs and all(p is not None and q is not None for p, q in pairs)
     scale = max(p.abs().max().item() for p, _ in pairs)
     worst = max((p - q).abs().max().item() for p, q in pairs)
-    assert worst <= 1e-5 * scale, (worst, scale)
+    assert worst <= tolerance * scale, (worst, scale)
 
 
 def _optimizer_steps(optimizer):
@@ -87,11 +98,11 @@ def test_sr2_fsrcnn_stage_equals_the_whole_batch_with_batchnorm_statistics_fixed
     opt, data = make_opt(tmp_path, stage=1), batch(8)
     models = []
     for steps in (1, 2):
-        model = _build(opt, steps)
+        model = _build(opt, steps, double=True)
         for module in model.net_g.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.eval()
-        model.feed_data(data)
+        model.feed_data(_double(data))
         model.optimize_parameters(1)
         models.append(model)
     _assert_same_gradients(*models)
@@ -115,9 +126,9 @@ def test_tad_video_step_3_equals_the_whole_batch(tmp_path):
     frames = torch.rand(4, 3, 3, 16, 24, generator=torch.Generator().manual_seed(3))
     whole, accumulated = (_build(opt, steps, batch_size=4) for steps in (1, 2))
     for model in (whole, accumulated):
-        model.feed_data({'gt': frames})
+        model.feed_data({'gt': frames})  # fp32: the model makes 8-bit float32 LR frames itself
         model.optimize_parameters(1)
-    _assert_same_gradients(whole, accumulated)
+    _assert_same_gradients(whole, accumulated, tolerance=1e-5)  # MSE + flow loss: fp32 rounding only
 
 
 def test_srseg_generator_and_discriminator_each_step_once_and_ema_updates_once(tmp_path):
