@@ -22,11 +22,13 @@ def check_length(dataset, dataset_opt, path, world_size=1):
     if len(dataset) == 0:
         raise DataError('the dataset holds no sample', path=path)
     if dataset_opt.get('phase') == 'train':
-        batch = int(dataset_opt['batch_size_per_gpu']) * world_size
+        batch = int(dataset_opt['batch_size_per_gpu']) * world_size  # with accum_iter N: N micro-batches already
         samples = len(dataset) * int(dataset_opt.get('dataset_enlarge_ratio', 1))
+        steps = int(dataset_opt.get('accum_iter') or 1)
         if samples < batch:
-            raise DataError(f"{dataset_opt['batch_size_per_gpu']} x {world_size} process(es) is more than the "
-                            f'{samples} training samples: no epoch would have a batch',
+            micro = f" x accum_iter {steps}" if steps > 1 else ''
+            raise DataError(f"{int(dataset_opt['batch_size_per_gpu']) // steps}{micro} x {world_size} process(es) "
+                            f'is more than the {samples} training samples: no epoch would have a batch',
                             path=f'{path}.batch_size_per_gpu')
 
 
