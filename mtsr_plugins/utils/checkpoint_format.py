@@ -5,8 +5,9 @@ traiNNer-redux's key and values (``pth`` | ``safetensors``), so option files mov
 ``net_<label>_<iter>.safetensors``: the flat ``params`` state dict (the names of the network itself, what spandrel
 and chaiNNer read) or, with EMA (``train.ema_decay > 0``), ``params`` and ``params_ema`` under those prefixes, as
 BasicSR keeps both in one ``.pth`` (such a file is for resuming and for this package; ``mtsr-export --format
-safetensors`` writes the flat file to share), with the metadata of :func:`~mtsr_plugins.utils.safetensors_files.network_metadata`, atomically
-and with the free-space check of :mod:`mtsr_plugins.utils.safe_saving`. Training states (optimizer, scheduler, RNG)
+safetensors`` writes the flat file to share), with the metadata of
+:func:`~mtsr_plugins.utils.safetensors_files.network_metadata`, atomically and with the free-space check of
+:mod:`mtsr_plugins.utils.safe_saving`. Training states (optimizer, scheduler, RNG)
 stay torch files. ``--auto_resume`` finds the ``.safetensors`` files (:func:`point_resume_at_safetensors`); the
 plugin's ``load_network`` reads them.
 """
@@ -17,7 +18,7 @@ from mtsr_plugins.utils.safetensors_files import SUFFIX, network_metadata
 
 OPTION_KEYS = {'logger': Section({
     'save_checkpoint_format': Key('str', 'pth', "network files as 'pth' (BasicSR's torch files) or 'safetensors' "
-                                  "(flat, no code on loading; training states stay torch files)",
+                                  "(no code on loading; with EMA both state dicts; training states stay torch files)",
                                   choices=('pth', 'safetensors')),
 })}
 

@@ -4,9 +4,9 @@ which holds nothing but tensors and a string-to-string header, so loading it run
 A file written here is a flat state dict (``conv_first.weight``, ..., no ``params.`` prefix: what spandrel expects)
 of tensors made contiguous on the CPU; a training checkpoint with EMA holds two, BasicSR's ``params`` and
 ``params_ema``, as ``params.<name>`` and ``params_ema.<name>`` with their keys in the metadata
-(:func:`save_state_dicts` / :func:`load_state_dicts`), written atomically (:mod:`mtsr_plugins.utils.atomic_files`), with metadata
-naming what it holds (:func:`network_metadata`). Reading gives the tensors and the metadata; a truncated or foreign
-file is a :class:`~mtsr_plugins.checks.errors.CheckpointError` naming it.
+(:func:`save_state_dicts` / :func:`load_state_dicts`). Files are written atomically
+(:mod:`mtsr_plugins.utils.atomic_files`), with metadata naming what they hold (:func:`network_metadata`). Reading
+gives the tensors and the metadata; a truncated or foreign file is a :class:`~mtsr_plugins.checks.errors.CheckpointError` naming it.
 """
 import json
 
